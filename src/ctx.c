@@ -1,0 +1,188 @@
+/*
+ * Request context: FastCGI params, the query string, the body read with a
+ * bound, extra response headers, and ctx_redis(), the one way a handler
+ * reaches Redis.  Replies themselves are built in reply.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "config.h"
+#include "ctx.h"
+#include "log.h"
+#include "rconn.h"
+
+/*
+ * Sets up ctx for the request just accepted in req.  request_id comes from
+ * nginx ($request_id) when it passed one, else from the caller.
+ */
+void
+ctx_init(struct ctx *ctx, struct arena *arena, FCGX_Request *req,
+    const struct ctx_deps *deps, const char *fallback_id)
+{
+	const char	*v;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->arena = arena;
+	ctx->req = req;
+	ctx->config = deps->config;
+	ctx->users = deps->users;
+	ctx->passlist = deps->passlist;
+	ctx->rconn_ = deps->rconn;
+	ctx->now = time(NULL);
+	ctx->status = 200;
+	if ((ctx->method = ctx_param(ctx, "REQUEST_METHOD")) == NULL)
+		ctx->method = "GET";
+	if ((ctx->path = ctx_param(ctx, "DOCUMENT_URI")) == NULL &&
+	    (ctx->path = ctx_param(ctx, "SCRIPT_NAME")) == NULL)
+		ctx->path = "/";
+	if ((ctx->query = ctx_param(ctx, "QUERY_STRING")) == NULL)
+		ctx->query = "";
+	/* SPEC 2: CORS headers only for the configured exact origins */
+	if ((v = ctx_param(ctx, "HTTP_ORIGIN")) != NULL &&
+	    config_is_origin_allowed(ctx->config, v))
+		ctx->origin = v;
+	v = ctx_param(ctx, "REQUEST_ID");
+	if (v == NULL || strlen(v) > CTX_REQID_MAX || v[strspn(v,
+	    "0123456789abcdefABCDEF-")] != '\0')
+		v = fallback_id;
+	snprintf(ctx->request_id, sizeof(ctx->request_id), "%s", v);
+}
+
+/* A FastCGI param (HTTP_* for headers), or NULL; lives until the reply. */
+const char *
+ctx_param(const struct ctx *ctx, const char *name)
+{
+	return FCGX_GetParam(name, ctx->req->envp);
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * The decoded value of query parameter name ("" for a bare name), or NULL
+ * when absent or badly escaped.  The result lives in the arena.
+ */
+const char *
+ctx_query_get(struct ctx *ctx, const char *name)
+{
+	const char	*p = ctx->query, *end, *eq;
+	size_t		 nlen = strlen(name), i, n;
+	char		*out;
+	int		 hi, lo;
+
+	for (; *p != '\0'; p = *end ? end + 1 : end) {
+		end = p + strcspn(p, "&");
+		eq = memchr(p, '=', (size_t)(end - p));
+		if ((size_t)((eq ? eq : end) - p) != nlen ||
+		    memcmp(p, name, nlen) != 0)
+			continue;
+		if (eq == NULL)
+			return "";
+		n = (size_t)(end - eq - 1);
+		out = arena_alloc(ctx->arena, n + 1);
+		for (i = 0, eq++; eq < end; eq++) {
+			if (*eq == '+')
+				out[i++] = ' ';
+			else if (*eq != '%')
+				out[i++] = *eq;
+			else if (end - eq < 3 || (hi = hexval(eq[1])) < 0 ||
+			    (lo = hexval(eq[2])) < 0 || (hi | lo) == 0)
+				return NULL;
+			else {
+				out[i++] = (char)(hi << 4 | lo);
+				eq += 2;
+			}
+		}
+		out[i] = '\0';
+		return out;
+	}
+	return NULL;
+}
+
+/*
+ * Reads the request body, never more than body_limit + 1 bytes (SPEC 2).
+ * Returns 0 with *data (NUL-terminated, in the arena) and *len, or the
+ * HTTP status to answer: 413 when the body is over the limit, 400 when it
+ * is shorter than its CONTENT_LENGTH or the length is not a number.
+ */
+int
+ctx_read_body(struct ctx *ctx, const char **data, size_t *len)
+{
+	size_t		 limit = ctx->config->body_limit;
+	const char	*cl = ctx_param(ctx, "CONTENT_LENGTH");
+	unsigned long long declared = 0;
+	char		*buf, *end;
+	int		 n;
+
+	*data = "";
+	*len = 0;
+	if (cl != NULL && *cl != '\0') {
+		errno = 0;
+		declared = strtoull(cl, &end, 10);
+		if (errno != 0 || *end != '\0' || *cl == '-')
+			return 400;
+	}
+	if (declared > limit)
+		return 413;
+	if (declared == 0)
+		return 0;
+	buf = arena_alloc(ctx->arena, (size_t)declared + 1);
+	n = FCGX_GetStr(buf, (int)declared, ctx->req->in);
+	if (n < 0 || (size_t)n != declared)
+		return 400;
+	buf[n] = '\0';
+	*data = buf;
+	*len = (size_t)n;
+	return 0;
+}
+
+/*
+ * The Redis connection, connecting lazily on first use: NULL while Redis
+ * is down or the back-off after a failure has not elapsed (SPEC 3).  The
+ * connection belongs to the worker and outlives the request.
+ */
+struct rconn *
+ctx_redis(struct ctx *ctx)
+{
+	return rconn_get(ctx->rconn_);
+}
+
+/*
+ * Adds "name: value" to the response headers.  0, or -1 when the bounded
+ * header buffer is full or the value would split the header.
+ */
+int
+ctx_add_header(struct ctx *ctx, const char *name, const char *value)
+{
+	size_t	 room = sizeof(ctx->headers) - ctx->headers_len;
+	int	 n;
+
+	if (strpbrk(value, "\r\n") != NULL)
+		return -1;
+	n = snprintf(ctx->headers + ctx->headers_len, room, "%s: %s\r\n",
+	    name, value);
+	if (n < 0 || (size_t)n >= room) {
+		ctx->headers[ctx->headers_len] = '\0';
+		return -1;
+	}
+	ctx->headers_len += (size_t)n;
+	return 0;
+}
+
+/* Writes raw response bytes: 0, or -1 when the client has gone. */
+int
+ctx_write(struct ctx *ctx, const char *buf, size_t len)
+{
+	if (len > 0 && FCGX_PutStr(buf, (int)len, ctx->req->out) != (int)len)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,487 @@
+/*
+ * The /auth endpoints.  Tokens are JWTs (token.c) whose sessions live in
+ * Redis (session.c) as an allow-list; users live in the user store
+ * (users.h).  With Redis down, tokens are issued and accepted on signature
+ * and expiry alone unless redis_required is set (SPEC 3).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "arena.h"
+#include "body.h"
+#include "config.h"
+#include "ctx.h"
+#include "jsonh.h"
+#include "log.h"
+#include "password.h"
+#include "ratelimit.h"
+#include "reply.h"
+#include "router.h"
+#include "session.h"
+#include "token.h"
+#include "users.h"
+#include "validate.h"
+
+static int	handle_register(struct ctx *);
+static int	handle_login(struct ctx *);
+static int	handle_refresh(struct ctx *);
+static int	handle_logout(struct ctx *);
+static int	handle_me(struct ctx *);
+
+const struct route handle_auth_routes[] = {
+	{ "POST", "/auth/register", handle_register },
+	{ "POST", "/auth/login", handle_login },
+	{ "POST", "/auth/refresh", handle_refresh },
+	{ "POST", "/auth/logout", handle_logout },
+	{ "GET", "/auth/me", handle_me },
+	{ NULL, NULL, NULL }
+};
+
+#define MSG_BAD_TOKEN	"Invalid or expired token"	/* the original's */
+#define MSG_BAD_LOGIN	"Invalid username or password"
+#define MSG_BAD_REFRESH	"Invalid refresh token"
+
+static void
+token_config_of(const struct config *cfg, struct token_config *tc)
+{
+	tc->secret = cfg->jwt_secret;
+	tc->secret_len = cfg->jwt_secret_len;
+	tc->alg = cfg->jwt_alg;
+	tc->issuer = cfg->jwt_issuer;
+	tc->access_ttl = cfg->access_token_ttl;
+	tc->refresh_ttl = cfg->refresh_token_ttl;
+	tc->leeway = cfg->jwt_leeway;
+}
+
+static void
+session_config_of(const struct config *cfg, struct session_config *sc)
+{
+	sc->prefix = cfg->redis_prefix;
+	sc->refresh_ttl = cfg->refresh_token_ttl;
+	sc->grace = cfg->refresh_reuse_grace;
+}
+
+static void
+password_params_of(const struct config *cfg, struct password_params *pp)
+{
+	pp->opslimit = cfg->password_opslimit;
+	pp->memlimit = cfg->password_memlimit;
+}
+
+/*
+ * Reads and parses the body into *b.  1 when there are fields to read,
+ * 0 when an error (413, 400, 415, 422) was answered, -1 on a fault.
+ */
+static int
+read_fields(struct ctx *ctx, struct body *b)
+{
+	struct reply_field_error	 e;
+	const char			*data;
+	size_t				 len;
+	int				 status;
+
+	memset(b, 0, sizeof(*b));
+	if ((status = ctx_read_body(ctx, &data, &len)) == 413)
+		return reply_error(ctx, 413, "Request body too large") == 0 ?
+		    0 : -1;
+	if (status != 0)
+		return reply_error(ctx, 400, "Malformed request body") == 0 ?
+		    0 : -1;
+	switch (body_parse(ctx->arena, ctx_param(ctx, "CONTENT_TYPE"), data,
+	    len, b)) {
+	case BODY_OK:
+		return 1;
+	case BODY_UNSUPPORTED_TYPE:
+		return reply_error(ctx, 415, "Unsupported media type: send "
+		    "application/json, application/x-www-form-urlencoded or "
+		    "multipart/form-data") == 0 ? 0 : -1;
+	case BODY_INVALID:
+		e.field = b->err_field;
+		e.msg = b->err_msg;
+		e.type = b->err_type;
+		return reply_invalid(ctx, &e, 1) == 0 ? 0 : -1;
+	}
+	return -1;
+}
+
+static int
+reply_field_errors(struct ctx *ctx, const struct field_errors *fe)
+{
+	struct reply_field_error	 e[VALIDATE_MAX_ERRORS];
+	size_t				 i;
+
+	for (i = 0; i < fe->n; i++) {
+		e[i].field = fe->e[i].field;
+		e[i].msg = fe->e[i].msg;
+		e[i].type = fe->e[i].type;
+	}
+	return reply_invalid(ctx, e, fe->n);
+}
+
+static struct json_object *
+user_json(const struct user *u)
+{
+	struct json_object	*o = jsonh_object();
+
+	jsonh_add_int(o, "id", u->id);
+	jsonh_add_str(o, "first_name", u->first_name);
+	jsonh_add_str(o, "last_name", u->last_name);
+	jsonh_add_str(o, "username", u->username);
+	jsonh_add_str(o, "email", u->email);
+	jsonh_add_str(o, "phone_number", u->phone_number);
+	jsonh_add_str(o, "gender", u->gender);
+	jsonh_add_time(o, "created_at", u->created_at);
+	jsonh_add_time(o, "updated_at", u->updated_at);
+	return o;
+}
+
+/* Token responses are never cached (RFC 6749 5.1). */
+static int
+reply_tokens(struct ctx *ctx, int status, const char *access,
+    const char *refresh, const struct user *u)
+{
+	struct json_object	*o = jsonh_object();
+
+	arena_defer(ctx->arena, jsonh_put, o);
+	jsonh_add_str(o, "access_token", access);
+	jsonh_add_str(o, "refresh_token", refresh);
+	jsonh_add_str(o, "token_type", "bearer");
+	jsonh_add_int(o, "expires_in", ctx->config->access_token_ttl);
+	if (u != NULL)
+		jsonh_add(o, "user", user_json(u));
+	ctx_add_header(ctx, "Cache-Control", "no-store");
+	ctx_add_header(ctx, "Pragma", "no-cache");
+	return reply_json(ctx, status, o);
+}
+
+/* A signed token living in the arena; NULL on a libjwt fault. */
+static const char *
+issue(struct ctx *ctx, enum token_type typ, long long uid, const char *sid,
+    struct token *claims)
+{
+	struct token_config	 tc;
+	char			*s;
+
+	token_config_of(ctx->config, &tc);
+	if ((s = token_issue(&tc, typ, uid, sid, ctx->now, claims)) == NULL) {
+		log_errorx("token_issue failed");
+		return NULL;
+	}
+	arena_defer(ctx->arena, free, s);
+	return s;
+}
+
+/*
+ * Opens a session for u and answers status with its tokens (register,
+ * login).  With Redis down the tokens live on signature alone (SPEC 3).
+ */
+static int
+open_session(struct ctx *ctx, int status, const struct user *u)
+{
+	struct session_config	 sc;
+	struct token		 claims;
+	const char		*access, *refresh;
+	char			 sid[TOKEN_ID_LEN + 1];
+
+	token_new_id(sid);
+	if ((access = issue(ctx, TOKEN_ACCESS, u->id, sid, &claims)) ==
+	    NULL || (refresh = issue(ctx, TOKEN_REFRESH, u->id, sid,
+	    &claims)) == NULL)
+		return -1;
+	session_config_of(ctx->config, &sc);
+	if (session_create(ctx_redis(ctx), &sc, u->id, sid, claims.jti) ==
+	    SESSION_UNAVAILABLE) {
+		if (ctx->config->redis_required)
+			return reply_error(ctx, 503,
+			    "Token storage unavailable");
+		log_warnx("redis down: session for user %lld issued on "
+		    "signature alone", u->id);
+	}
+	return reply_tokens(ctx, status, access, refresh, u);
+}
+
+/* POST /auth/register (SPEC 2). */
+static int
+handle_register(struct ctx *ctx)
+{
+	struct register_input	 in;
+	struct field_errors	 fe;
+	struct password_params	 pp;
+	struct body		 b;
+	struct user		 nu, u;
+	enum users_result	 res;
+	char			 hash[PASSWORD_HASH_MAX];
+	int			 rc;
+
+	if ((rc = read_fields(ctx, &b)) != 1)
+		return rc;
+	in.first_name = body_get(&b, "first_name");
+	in.last_name = body_get(&b, "last_name");
+	in.email = body_get(&b, "email");
+	in.username = body_get(&b, "username");
+	in.phone_number = body_get(&b, "phone_number");
+	in.password = body_get(&b, "password");
+	in.password_confirmation = body_get(&b, "password_confirmation");
+	in.gender = body_get(&b, "gender");
+	validate_register(&in, ctx->passlist, ctx->arena, &fe);
+	if (fe.n > 0)
+		return reply_field_errors(ctx, &fe);
+	if (!validate_passwords_match(in.password, in.password_confirmation))
+		return reply_error(ctx, 400, "Passwords do not match");
+	if (ctx->users == NULL)
+		return reply_error(ctx, 503, "User store unavailable");
+	password_params_of(ctx->config, &pp);
+	if (password_hash(&pp, in.password, strlen(in.password), hash) == -1)
+		return -1;
+	memset(&nu, 0, sizeof(nu));
+	nu.first_name = in.first_name;
+	nu.last_name = in.last_name;
+	nu.email = validate_lower_email(ctx->arena, in.email);
+	nu.username = in.username;
+	nu.phone_number = in.phone_number;
+	nu.gender = in.gender;
+	nu.password_hash = hash;
+	res = users_create(ctx->users, &nu, ctx->arena, &u);
+	explicit_bzero(hash, sizeof(hash));
+	switch (res) {
+	case USERS_OK:
+		break;
+	case USERS_DUP_EMAIL:
+		return reply_error(ctx, 400, "Email address already registered");
+	case USERS_DUP_USERNAME:
+		return reply_error(ctx, 400, "Username already taken");
+	case USERS_DUP_PHONE:
+		return reply_error(ctx, 400, "Phone number already registered");
+	case USERS_BUSY:
+		return reply_error(ctx, 503, "User store busy, retry");
+	case USERS_ERROR:
+		return -1;
+	}
+	log_info("user %lld registered", u.id);
+	return open_session(ctx, 201, &u);
+}
+
+static int
+reply_too_many(struct ctx *ctx, long retry_after)
+{
+	char	 s[24];
+
+	snprintf(s, sizeof(s), "%ld", retry_after < 1 ? 1 : retry_after);
+	ctx_add_header(ctx, "Retry-After", s);
+	return reply_error(ctx, 429, "Too many failed login attempts");
+}
+
+/* POST /auth/login (SPEC 2): equal time for unknown email and bad password */
+static int
+handle_login(struct ctx *ctx)
+{
+	struct ratelimit_config	 rl;
+	struct password_params	 pp;
+	struct field_errors	 fe;
+	struct body		 b;
+	struct user		 u;
+	const char		*email, *password, *addr;
+	long			 retry_after = 0;
+	int			 rc, found, ok;
+
+	if ((rc = read_fields(ctx, &b)) != 1)
+		return rc;
+	email = body_get(&b, "email");
+	password = body_get(&b, "password");
+	validate_login(email, password, &fe);
+	if (fe.n > 0)
+		return reply_field_errors(ctx, &fe);
+	email = validate_lower_email(ctx->arena, email);
+	if ((addr = ctx_param(ctx, "REMOTE_ADDR")) == NULL)
+		addr = "";
+	rl.prefix = ctx->config->redis_prefix;
+	rl.max_failures = ctx->config->login_max_failures;
+	rl.window = ctx->config->login_failure_window;
+	switch (ratelimit_check(ctx_redis(ctx), &rl, email, addr,
+	    &retry_after)) {
+	case RATELIMIT_OK:
+		break;
+	case RATELIMIT_BLOCKED:
+		return reply_too_many(ctx, retry_after);
+	case RATELIMIT_UNAVAILABLE:
+		log_warnx("redis down: login attempts are not limited");
+		break;
+	}
+	if (ctx->users == NULL)
+		return reply_error(ctx, 503, "User store unavailable");
+	if ((found = users_find_by_email(ctx->users, email, ctx->arena, &u))
+	    == -1)
+		return -1;
+	password_params_of(ctx->config, &pp);
+	/* an unknown email spends a verify all the same */
+	ok = password_verify(&pp, found ? u.password_hash : NULL, password,
+	    strlen(password));
+	if (ok == -1)
+		return -1;
+	if (!found || !ok) {
+		ratelimit_fail(ctx_redis(ctx), &rl, email, addr);
+		return reply_unauthorized(ctx, MSG_BAD_LOGIN, 0);
+	}
+	ratelimit_clear(ctx_redis(ctx), &rl, email);
+	return open_session(ctx, 200, &u);
+}
+
+/* POST /auth/refresh (SPEC 2): rotation, grace window, reuse detection. */
+static int
+handle_refresh(struct ctx *ctx)
+{
+	struct token_config	 tc;
+	struct session_config	 sc;
+	struct field_errors	 fe;
+	struct token		 old, fresh;
+	struct body		 b;
+	const char		*presented, *access, *refresh;
+	const char		*grace_access = NULL, *grace_refresh = NULL;
+	int			 rc;
+
+	if ((rc = read_fields(ctx, &b)) != 1)
+		return rc;
+	if ((presented = body_get(&b, "refresh_token")) == NULL ||
+	    *presented == '\0') {
+		fe.n = 1;
+		fe.e[0].field = "refresh_token";
+		fe.e[0].msg = "Field required";
+		fe.e[0].type = "missing";
+		return reply_field_errors(ctx, &fe);
+	}
+	token_config_of(ctx->config, &tc);
+	if (token_verify(&tc, TOKEN_REFRESH, presented, ctx->now, &old) == -1) {
+		log_info("refresh refused: %s", old.why);
+		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
+	}
+	if ((access = issue(ctx, TOKEN_ACCESS, old.sub, old.sid, &fresh)) ==
+	    NULL || (refresh = issue(ctx, TOKEN_REFRESH, old.sub, old.sid,
+	    &fresh)) == NULL)
+		return -1;
+	session_config_of(ctx->config, &sc);
+	switch (session_rotate(ctx_redis(ctx), &sc, old.sub, old.sid, old.jti,
+	    fresh.jti, access, refresh, ctx->now, ctx->arena, &grace_access,
+	    &grace_refresh)) {
+	case ROTATE_OK:
+		break;
+	case ROTATE_GRACE:	/* another tab got there first: same answer */
+		access = grace_access;
+		refresh = grace_refresh;
+		break;
+	case ROTATE_REUSE:
+		log_warnx("refresh token reused after rotation: session of "
+		    "user %lld revoked", old.sub);
+		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
+	case ROTATE_INVALID:
+		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
+	case ROTATE_UNAVAILABLE:
+		if (ctx->config->redis_required)
+			return reply_error(ctx, 503, "Token check unavailable");
+		log_warnx("redis down: refresh for user %lld accepted on "
+		    "signature, rotation not tracked", old.sub);
+		break;
+	}
+	return reply_tokens(ctx, 200, access, refresh, NULL);
+}
+
+/*
+ * The access token of the Authorization header, verified: 0, or -1 after
+ * answering 401 (SPEC 2, RFC 6750).
+ */
+static int
+bearer(struct ctx *ctx, struct token *tok)
+{
+	struct token_config	 tc;
+	const char		*h = ctx_param(ctx, "HTTP_AUTHORIZATION");
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		reply_unauthorized(ctx, MSG_BAD_TOKEN, 0);
+		return -1;
+	}
+	for (h += 7; *h == ' '; h++)
+		;
+	token_config_of(ctx->config, &tc);
+	if (token_verify(&tc, TOKEN_ACCESS, h, ctx->now, tok) == -1) {
+		log_debug("bearer refused: %s", tok->why);
+		reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* POST /auth/logout (SPEC 2): never reports a revocation that failed. */
+static int
+handle_logout(struct ctx *ctx)
+{
+	struct session_config	 sc;
+	struct token		 tok;
+	struct json_object	*o;
+	struct body		 b;
+	const char		*all;
+	int			 rc, n;
+
+	if (bearer(ctx, &tok) == -1)
+		return ctx->replied ? 0 : -1;
+	if ((rc = read_fields(ctx, &b)) != 1)
+		return rc;
+	if ((all = body_get(&b, "all")) == NULL)
+		all = ctx_query_get(ctx, "all");
+	session_config_of(ctx->config, &sc);
+	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid)) {
+	case SESSION_VALID:
+		break;
+	case SESSION_REVOKED:
+		return reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+	case SESSION_UNAVAILABLE:
+		return reply_error(ctx, 503, "Token revocation unavailable");
+	}
+	if (all != NULL && (strcmp(all, "true") == 0 || strcmp(all, "1") == 0))
+		n = session_revoke_all(ctx_redis(ctx), &sc, tok.sub);
+	else
+		n = session_revoke(ctx_redis(ctx), &sc, tok.sub, tok.sid);
+	if (n == -1)
+		return reply_error(ctx, 503, "Token revocation unavailable");
+	o = jsonh_object();
+	arena_defer(ctx->arena, jsonh_put, o);
+	jsonh_add_str(o, "message", "Logged out");
+	jsonh_add_int(o, "revoked_sessions", n);
+	return reply_json(ctx, 200, o);
+}
+
+/* GET /auth/me: the user behind a valid access token (SPEC 2, 3). */
+static int
+handle_me(struct ctx *ctx)
+{
+	struct session_config	 sc;
+	struct token		 tok;
+	struct json_object	*o;
+	struct user		 u;
+	int			 found;
+
+	if (bearer(ctx, &tok) == -1)
+		return ctx->replied ? 0 : -1;
+	session_config_of(ctx->config, &sc);
+	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid)) {
+	case SESSION_VALID:
+		break;
+	case SESSION_REVOKED:
+		return reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+	case SESSION_UNAVAILABLE:	/* signature and expiry suffice */
+		if (ctx->config->redis_required)
+			return reply_error(ctx, 503, "Token check unavailable");
+		log_warnx("redis down: token accepted on signature");
+		break;
+	}
+	if (ctx->users == NULL)
+		return reply_error(ctx, 503, "User store unavailable");
+	if ((found = users_find_by_id(ctx->users, tok.sub, ctx->arena, &u)) ==
+	    -1)
+		return -1;	/* store fault, logged where it happened */
+	if (!found)
+		return reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+	o = user_json(&u);
+	arena_defer(ctx->arena, jsonh_put, o);
+	return reply_json(ctx, 200, o);
+}

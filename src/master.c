@@ -1,0 +1,512 @@
+/*
+ * Master loop.  Signal handlers only write the signal number to a
+ * self-pipe; the loop reads it and acts, so nothing async-unsafe runs in a
+ * handler.  States: running, reloading (workers replaced one at a time,
+ * each new one ready before an old one is told to stop), stopping
+ * (SIGTERM to workers, then SIGKILL after shutdown_timeout).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "master.h"
+#include "scoreboard.h"
+#include "worker.h"
+
+#define MASTER_TICK_MS		100
+#define RESPAWN_DELAY_MAX_MS	5000
+#define FAST_DEATH_MS		1000	/* a worker dying sooner is looping */
+#define READY_WAIT_MS		5000	/* a reload waits this long per worker */
+
+enum master_state { MASTER_RUNNING, MASTER_RELOADING, MASTER_STOPPING };
+
+struct master {
+	struct config		*config;
+	struct scoreboard	*sb;
+	int			 listen_fd;
+	const char		*config_path;
+	enum master_state	 state;
+	unsigned		 generation;
+	long long		 stop_deadline_ms;
+	long long		 respawn_at_ms;	/* crash-loop back-off */
+	long			 respawn_delay_ms;
+	unsigned long		 spawned;
+};
+
+static int	 sigpipe_fds[2] = { -1, -1 };
+
+static void
+on_signal(int sig)
+{
+	unsigned char	 c = (unsigned char)sig;
+	int		 saved = errno;
+
+	(void)write(sigpipe_fds[1], &c, 1);
+	errno = saved;
+}
+
+static void
+signals_init(void)
+{
+	struct sigaction	 sa;
+
+	if (pipe2(sigpipe_fds, O_NONBLOCK | O_CLOEXEC) == -1)
+		log_fatal("pipe2");
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* Workers start with the master's handlers reset. */
+static void
+signals_reset_in_child(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	close(sigpipe_fds[0]);
+	close(sigpipe_fds[1]);
+}
+
+/*
+ * Opens the listening socket for addr: "unix:/path" (mode 0660, a stale
+ * socket file replaced) or "host:port".  The fd, or -1 with err set.
+ */
+int
+master_listen(const char *addr, int backlog, char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	struct addrinfo		 hints, *res = NULL;
+	char			 host[256];
+	const char		*colon, *path;
+	int			 fd = -1, one = 1, rc;
+
+	if (strncmp(addr, "unix:", 5) == 0) {
+		path = addr + 5;
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		if (strlen(path) >= sizeof(sun.sun_path) || *path == '\0') {
+			snprintf(err, errlen, "listen: bad unix socket path");
+			return -1;
+		}
+		memcpy(sun.sun_path, path, strlen(path) + 1);
+		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+			goto syserr;
+		(void)unlink(path);
+		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+		    chmod(path, 0660) == -1)	/* only nginx's group */
+			goto syserr;
+	} else {
+		if ((colon = strrchr(addr, ':')) == NULL ||
+		    (size_t)(colon - addr) >= sizeof(host)) {
+			snprintf(err, errlen, "listen: expected unix:/path "
+			    "or host:port");
+			return -1;
+		}
+		memcpy(host, addr, (size_t)(colon - addr));
+		host[colon - addr] = '\0';
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+		if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
+			snprintf(err, errlen, "listen %s: %s", addr,
+			    gai_strerror(rc));
+			return -1;
+		}
+		if ((fd = socket(res->ai_family, SOCK_STREAM, 0)) == -1)
+			goto syserr;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, res->ai_addr, res->ai_addrlen) == -1)
+			goto syserr;
+		freeaddrinfo(res);
+		res = NULL;
+	}
+	if (listen(fd, backlog) == -1)
+		goto syserr;
+	return fd;
+syserr:
+	snprintf(err, errlen, "listen %s: %s", addr, strerror(errno));
+	if (res != NULL)
+		freeaddrinfo(res);
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+static const char *
+signame(int sig)
+{
+	switch (sig) {
+	case SIGKILL: return "SIGKILL";
+	case SIGTERM: return "SIGTERM";
+	case SIGSEGV: return "SIGSEGV";
+	case SIGABRT: return "SIGABRT";
+	case SIGBUS: return "SIGBUS";
+	case SIGILL: return "SIGILL";
+	case SIGFPE: return "SIGFPE";
+	case SIGINT: return "SIGINT";
+	case SIGPIPE: return "SIGPIPE";
+	default: return "signal";
+	}
+}
+
+static int
+slots_count(const struct master *m, unsigned gen, int starting_only)
+{
+	const struct slot	*s;
+	int			 i, n = 0;
+
+	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
+		s = &m->sb->slots[i];
+		if (s->pid == 0 || s->generation != gen)
+			continue;
+		if (starting_only && s->state != SLOT_STARTING)
+			continue;
+		if (!starting_only && s->state == SLOT_STOPPING)
+			continue;
+		n++;
+	}
+	return n;
+}
+
+static int
+spawn(struct master *m)
+{
+	struct slot	*s = NULL;
+	pid_t		 pid;
+	int		 i;
+
+	for (i = 0; i < SCOREBOARD_SLOTS; i++)
+		if (m->sb->slots[i].pid == 0) {
+			s = &m->sb->slots[i];
+			break;
+		}
+	if (s == NULL) {
+		log_errorx("no free scoreboard slot");
+		return -1;
+	}
+	memset(s, 0, sizeof(*s));
+	s->state = SLOT_STARTING;
+	s->generation = m->generation;
+	s->started_ms = scoreboard_now_ms();
+	switch ((pid = fork())) {
+	case -1:
+		log_warn("fork");
+		s->state = SLOT_FREE;
+		return -1;
+	case 0:
+		signals_reset_in_child();
+		worker_run(m->config, m->listen_fd, s,
+		    (unsigned long)(m->spawned % 16) *
+		    (unsigned long)(m->config->max_requests / 64));
+		/* NOTREACHED */
+	default:
+		s->pid = pid;
+		m->spawned++;
+		log_debug("worker %ld started", (long)pid);
+		return 0;
+	}
+}
+
+static void
+signal_generation(struct master *m, int sig, int old_only)
+{
+	struct slot	*s;
+	int		 i;
+
+	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
+		s = &m->sb->slots[i];
+		if (s->pid == 0 || (old_only && s->generation == m->generation))
+			continue;
+		if (sig == SIGTERM)
+			s->state = SLOT_STOPPING;
+		kill(s->pid, sig);
+	}
+}
+
+static void
+reap(struct master *m)
+{
+	struct slot	*s;
+	long long	 now = scoreboard_now_ms(), lived;
+	pid_t		 pid;
+	int		 status, i, abnormal;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		s = NULL;
+		for (i = 0; i < SCOREBOARD_SLOTS; i++)
+			if (m->sb->slots[i].pid == pid)
+				s = &m->sb->slots[i];
+		if (s == NULL)
+			continue;
+		lived = now - s->started_ms;
+		abnormal = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+		if (WIFSIGNALED(status))
+			log_warnx("worker %ld killed by %s (%d) after %lld ms, "
+			    "%lu requests", (long)pid, signame(WTERMSIG(status)),
+			    WTERMSIG(status), lived, s->requests);
+		else if (abnormal)
+			log_warnx("worker %ld exited with status %d after "
+			    "%lld ms", (long)pid, WEXITSTATUS(status), lived);
+		else
+			log_info("worker %ld exited after %lld ms, %lu requests",
+			    (long)pid, lived, s->requests);
+		/* crash loop: grow the delay while workers die young */
+		if (abnormal && lived < FAST_DEATH_MS &&
+		    m->state != MASTER_STOPPING) {
+			m->respawn_delay_ms = m->respawn_delay_ms == 0 ? 100 :
+			    m->respawn_delay_ms * 2;
+			if (m->respawn_delay_ms > RESPAWN_DELAY_MAX_MS)
+				m->respawn_delay_ms = RESPAWN_DELAY_MAX_MS;
+			m->respawn_at_ms = now + m->respawn_delay_ms;
+			log_errorx("workers are dying at start: next respawn "
+			    "in %ld ms", m->respawn_delay_ms);
+		} else if (!abnormal || lived >= FAST_DEATH_MS)
+			m->respawn_delay_ms = 0;
+		memset(s, 0, sizeof(*s));
+	}
+}
+
+/* Kills workers busy on one request for longer than request_timeout. */
+static void
+kill_stuck(struct master *m)
+{
+	struct slot	*s;
+	long long	 now = scoreboard_now_ms(), busy;
+	int		 i;
+
+	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
+		s = &m->sb->slots[i];
+		if (s->pid == 0 || __atomic_load_n(&s->state,
+		    __ATOMIC_ACQUIRE) != SLOT_BUSY)
+			continue;
+		busy = now - s->busy_since_ms;
+		if (busy <= (long long)m->config->request_timeout * 1000)
+			continue;
+		log_errorx("worker %ld stuck for %lld ms on request %.32s "
+		    "(%.7s %.63s): killing it", (long)s->pid, busy,
+		    s->request_id, s->method, s->path);
+		kill(s->pid, SIGKILL);
+		s->state = SLOT_STOPPING;
+	}
+}
+
+static void
+reload(struct master *m)
+{
+	struct config	*fresh;
+	char		 err[CONFIG_ERR_MAX];
+
+	if ((fresh = malloc(sizeof(*fresh))) == NULL) {
+		log_warn("reload: malloc");
+		return;
+	}
+	if (config_load(fresh, m->config_path, err, sizeof(err)) == -1) {
+		log_errorx("reload refused, keeping the running configuration:"
+		    " %s", err);
+		config_fini(fresh);
+		free(fresh);
+		return;
+	}
+	if (strcmp(fresh->listen, m->config->listen) != 0)
+		log_warnx("reload: a new listen address needs a restart");
+	/* the old config stays referenced by live workers' memory only */
+	config_fini(m->config);
+	memcpy(m->config, fresh, sizeof(*fresh));
+	free(fresh);
+	log_set_level(m->config->log_level);
+	m->generation++;
+	m->state = MASTER_RELOADING;
+	log_info("reloading: replacing workers one at a time");
+}
+
+/* One step of a reload: spawn a new worker, or retire an old one. */
+static void
+reload_step(struct master *m)
+{
+	int	 fresh = slots_count(m, m->generation, 0);
+	int	 starting = slots_count(m, m->generation, 1);
+	int	 old = 0, i;
+
+	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
+		const struct slot *s = &m->sb->slots[i];
+
+		if (s->pid != 0 && s->generation != m->generation &&
+		    s->state != SLOT_STOPPING)
+			old++;
+	}
+	if (starting > 0)
+		return;		/* wait until the newest one accepts */
+	if (old > 0 && fresh > 0) {
+		for (i = 0; i < SCOREBOARD_SLOTS; i++) {
+			struct slot *s = &m->sb->slots[i];
+
+			if (s->pid != 0 && s->generation != m->generation &&
+			    s->state != SLOT_STOPPING) {
+				s->state = SLOT_STOPPING;
+				kill(s->pid, SIGTERM);
+				break;
+			}
+		}
+		old--;
+	}
+	if (fresh < m->config->workers) {
+		spawn(m);
+		return;
+	}
+	if (old == 0) {
+		m->state = MASTER_RUNNING;
+		log_info("reload done: %d workers", fresh);
+	}
+}
+
+static int
+live_workers(const struct master *m)
+{
+	int	 i, n = 0;
+
+	for (i = 0; i < SCOREBOARD_SLOTS; i++)
+		if (m->sb->slots[i].pid != 0)
+			n++;
+	return n;
+}
+
+static void
+stop(struct master *m, int sig)
+{
+	if (m->state == MASTER_STOPPING)
+		return;
+	log_info("%s: stopping, in-flight requests finish (up to %d s)",
+	    sig == SIGINT ? "SIGINT" : "SIGTERM", m->config->shutdown_timeout);
+	m->state = MASTER_STOPPING;
+	m->stop_deadline_ms = scoreboard_now_ms() +
+	    (long long)m->config->shutdown_timeout * 1000;
+	signal_generation(m, SIGTERM, 0);
+}
+
+static void
+tick(struct master *m)
+{
+	long long	 now = scoreboard_now_ms();
+
+	if (m->state == MASTER_STOPPING) {
+		if (now >= m->stop_deadline_ms && live_workers(m) > 0) {
+			log_warnx("shutdown_timeout passed: killing %d workers",
+			    live_workers(m));
+			signal_generation(m, SIGKILL, 0);
+			m->stop_deadline_ms = now + 60000;
+		}
+		return;
+	}
+	kill_stuck(m);
+	if (now < m->respawn_at_ms)
+		return;
+	if (m->state == MASTER_RELOADING) {
+		reload_step(m);
+		return;
+	}
+	while (slots_count(m, m->generation, 0) < m->config->workers &&
+	    spawn(m) == 0)
+		if (m->respawn_delay_ms > 0)
+			break;	/* one at a time while crash-looping */
+}
+
+static void
+pidfile_write(const char *path)
+{
+	FILE	*f;
+
+	if (path == NULL || *path == '\0')
+		return;
+	if ((f = fopen(path, "w")) == NULL) {
+		log_warn("pidfile %s", path);
+		return;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+}
+
+/*
+ * Runs the pool on listen_fd until SIGTERM/SIGINT and every worker is
+ * reaped.  Returns the process exit status.
+ */
+int
+master_run(struct config *cfg, int listen_fd, const char *config_path)
+{
+	struct master	 m;
+	struct pollfd	 pfd;
+	unsigned char	 sigs[32];
+	ssize_t		 n, i;
+
+	memset(&m, 0, sizeof(m));
+	m.config = cfg;
+	m.listen_fd = listen_fd;
+	m.config_path = config_path;
+	m.sb = scoreboard_new();
+	signals_init();
+	pidfile_write(cfg->pidfile);
+	log_info("master started: %d workers, max_requests %ld, "
+	    "request_timeout %d s", cfg->workers, cfg->max_requests,
+	    cfg->request_timeout);
+	tick(&m);
+	pfd.fd = sigpipe_fds[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		if (poll(&pfd, 1, MASTER_TICK_MS) > 0) {
+			while ((n = read(sigpipe_fds[0], sigs, sizeof(sigs)))
+			    > 0)
+				for (i = 0; i < n; i++) {
+					if (sigs[i] == SIGCHLD)
+						reap(&m);
+					else if (sigs[i] == SIGHUP &&
+					    m.state != MASTER_STOPPING)
+						reload(&m);
+					else if (sigs[i] == SIGTERM ||
+					    sigs[i] == SIGINT)
+						stop(&m, sigs[i]);
+				}
+		}
+		reap(&m);
+		if (m.state == MASTER_STOPPING && live_workers(&m) == 0)
+			break;
+		tick(&m);
+	}
+	log_info("master stopped");
+	if (cfg->pidfile[0] != '\0')
+		(void)unlink(cfg->pidfile);
+	scoreboard_free(m.sb);
+	close(sigpipe_fds[0]);
+	close(sigpipe_fds[1]);
+	return 0;
+}

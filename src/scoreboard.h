@@ -1,0 +1,40 @@
+/*
+ * Shared memory between the master and its workers: one slot per worker
+ * saying whether it is ready, and which request it is busy with since
+ * when, so the master can kill a worker stuck past request_timeout.
+ */
+#ifndef MOCKPIE_SCOREBOARD_H
+#define MOCKPIE_SCOREBOARD_H
+
+#include <sys/types.h>
+
+#define SCOREBOARD_SLOTS	1024
+#define SCOREBOARD_PATH_MAX	64
+
+enum slot_state { SLOT_FREE, SLOT_STARTING, SLOT_IDLE, SLOT_BUSY,
+    SLOT_STOPPING };
+
+struct slot {
+	volatile pid_t		 pid;
+	volatile int		 state;		/* enum slot_state */
+	volatile unsigned	 generation;	/* reload generation */
+	volatile long long	 started_ms;	/* process start, monotonic */
+	volatile long long	 busy_since_ms;	/* request start, monotonic */
+	volatile unsigned long	 requests;
+	char			 request_id[33];
+	char			 method[8];
+	char			 path[SCOREBOARD_PATH_MAX];
+};
+
+struct scoreboard {
+	struct slot	 slots[SCOREBOARD_SLOTS];
+};
+
+struct scoreboard *scoreboard_new(void);
+void		 scoreboard_free(struct scoreboard *);
+long long	 scoreboard_now_ms(void);
+void		 scoreboard_busy(struct slot *, const char *, const char *,
+		    const char *);
+void		 scoreboard_idle(struct slot *);
+
+#endif

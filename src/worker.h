@@ -1,0 +1,15 @@
+/*
+ * A pool worker: the FCGX_Accept_r loop on the shared listening socket,
+ * one request context per accepted request, until told to stop or
+ * max_requests is reached.
+ */
+#ifndef MOCKPIE_WORKER_H
+#define MOCKPIE_WORKER_H
+
+struct config;
+struct slot;
+
+void	worker_run(const struct config *, int, struct slot *, unsigned long)
+	    __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * Field validation for /auth/register and /auth/login (SPEC 2), with
+ * errors worded like Pydantic v2 so reply.c can emit FastAPI's 422 list.
+ * UTF-8 counting and case folding live here too; passlist.c uses them.
+ */
+#ifndef MOCKPIE_VALIDATE_H
+#define MOCKPIE_VALIDATE_H
+
+#include <stddef.h>
+
+struct arena;
+struct passlist;
+
+/* SPEC 2 bounds, in Unicode code points unless named bytes. */
+#define VALIDATE_NAME_MIN		2
+#define VALIDATE_NAME_MAX		50
+#define VALIDATE_USERNAME_MIN		3
+#define VALIDATE_USERNAME_MAX		50
+#define VALIDATE_PASSWORD_MIN		8
+#define VALIDATE_PASSWORD_MAX		128
+#define VALIDATE_EMAIL_MAX		254
+#define VALIDATE_EMAIL_LOCAL_MAX	64	/* bytes, RFC 5321 4.5.3.1.1 */
+#define VALIDATE_EMAIL_LABEL_MAX	63	/* bytes, RFC 1035 2.3.4 */
+
+#define VALIDATE_USERNAME_PATTERN	"^[A-Za-z0-9_.-]+$"
+#define VALIDATE_PHONE_PATTERN		"^\\+?[1-9][0-9]{1,14}$"
+
+/* One entry of the 422 list: loc is ["body", field]. */
+struct field_error {
+	const char	*field;
+	const char	*msg;
+	const char	*type;
+};
+
+#define VALIDATE_MAX_ERRORS	16
+
+struct field_errors {
+	struct field_error	e[VALIDATE_MAX_ERRORS];
+	size_t			n;
+};
+
+/* NULL or "" means the field was not sent. */
+struct register_input {
+	const char	*first_name;
+	const char	*last_name;
+	const char	*email;
+	const char	*username;
+	const char	*phone_number;
+	const char	*password;
+	const char	*password_confirmation;
+	const char	*gender;
+};
+
+void	 validate_register(const struct register_input *,
+	    const struct passlist *, struct arena *, struct field_errors *);
+void	 validate_login(const char *, const char *, struct field_errors *);
+int	 validate_passwords_match(const char *, const char *);
+size_t	 validate_utf8_chars(const char *);
+int	 validate_fold(char *, size_t, const char *);
+int	 validate_equal_nocase(const char *, const char *);
+char	*validate_lower_email(struct arena *, const char *);
+
+#endif

@@ -1,0 +1,239 @@
+/* The configuration: file syntax, environment overrides, validation. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "runner.h"
+
+#define SECRET	"0123456789abcdef0123456789abcdef-test"
+
+static char	 dir[] = "/tmp/check_config.XXXXXX";
+static char	 path[256];
+
+static void
+setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/mockpie.conf", dir);
+	setenv("MOCKPIE_JWT_SECRET", SECRET, 1);
+}
+
+static void
+teardown(void)
+{
+	char	 cmd[300];
+
+	unsetenv("MOCKPIE_JWT_SECRET");
+	unsetenv("MOCKPIE_WORKERS");
+	unsetenv("MOCKPIE_REDIS_URL");
+	unsetenv("MOCKPIE_DATABASE");
+	unsetenv("MOCKPIE_CORS_ORIGINS");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+}
+
+static void
+write_file(const char *name, const char *text)
+{
+	char	 p[300];
+	FILE	*f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(defaults_follow_the_spec)
+{
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX];
+
+	ck_assert_int_eq(config_load(&c, NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.max_requests, 10000);
+	ck_assert_int_eq(c.request_timeout, 30);
+	ck_assert_int_eq(c.shutdown_timeout, 10);
+	ck_assert_uint_eq(c.body_limit, 64 * 1024);
+	ck_assert_int_eq(c.redis.connect_timeout_ms, 200);
+	ck_assert_int_eq(c.redis.command_timeout_ms, 500);
+	ck_assert_int_eq(c.redis.backoff_min_ms, 250);
+	ck_assert_int_eq(c.redis.backoff_max_ms, 2000);
+	ck_assert_int_eq(c.access_token_ttl, 900);
+	ck_assert_int_eq(c.refresh_token_ttl, 7 * 86400);
+	ck_assert_int_eq(c.jwt_leeway, 30);
+	ck_assert_int_eq(c.refresh_reuse_grace, 10);
+	ck_assert_int_eq(c.login_max_failures, 10);
+	ck_assert_int_eq(c.login_failure_window, 900);
+	ck_assert_int_ge(c.workers, sysconf(_SC_NPROCESSORS_ONLN));
+	ck_assert_int_eq(c.jwt_alg, JWT_ALG_HS256);
+	ck_assert_uint_eq(c.ncors_origins, 1);
+	ck_assert_str_eq(c.cors_origins[0], "http://localhost:3000");
+	ck_assert_str_eq(c.redis.url.host, "127.0.0.1");
+	config_fini(&c);
+}
+END_TEST
+
+START_TEST(file_keys_comments_and_blank_lines_are_read)
+{
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX];
+
+	write_file("mockpie.conf", "# comment\n\n  workers = 3  \n"
+	    "redis_required = yes\nbody_limit = 128k\n"
+	    "jwt_algorithm = HS512\ncors_origins = http://a.test, "
+	    "https://b.test:8443\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.workers, 3);
+	ck_assert_int_eq(c.redis_required, 1);
+	ck_assert_uint_eq(c.body_limit, 128 * 1024);
+	ck_assert_int_eq(c.jwt_alg, JWT_ALG_HS512);
+	ck_assert_uint_eq(c.ncors_origins, 2);
+	ck_assert(config_is_origin_allowed(&c, "https://b.test:8443"));
+	ck_assert(!config_is_origin_allowed(&c, "http://localhost:3000"));
+	ck_assert(!config_is_origin_allowed(&c, "http://a.test/"));
+	config_fini(&c);
+}
+END_TEST
+
+START_TEST(environment_overrides_the_file)
+{
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX];
+
+	write_file("mockpie.conf", "workers = 3\n");
+	setenv("MOCKPIE_WORKERS", "5", 1);
+	setenv("MOCKPIE_REDIS_URL", "redis://:pw@10.0.0.1:6380/2", 1);
+	setenv("MOCKPIE_DATABASE", "/var/lib/mockpie/users.db", 1);
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.workers, 5);
+	ck_assert_str_eq(c.redis.url.host, "10.0.0.1");
+	ck_assert_int_eq(c.redis.url.port, 6380);
+	ck_assert_int_eq(c.redis.url.db, 2);
+	ck_assert_str_eq(c.redis.url.password, "pw");
+	ck_assert_str_eq(c.database, "/var/lib/mockpie/users.db");
+	config_fini(&c);
+}
+END_TEST
+
+START_TEST(relative_paths_in_the_file_are_taken_from_its_directory)
+{
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX], want[300];
+
+	write_file("mockpie.conf", "database = data/users.db\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "%s/data/users.db", dir);
+	ck_assert_str_eq(c.database, want);
+	config_fini(&c);
+}
+END_TEST
+
+START_TEST(an_unknown_key_is_refused_with_its_name_and_line)
+{
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX];
+
+	write_file("mockpie.conf", "workers = 2\nwrokers = 3\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "wrokers"));
+	ck_assert_ptr_nonnull(strstr(err, ":2:"));
+	config_fini(&c);
+}
+END_TEST
+
+START_TEST(bad_values_are_refused_naming_the_key)
+{
+	static const char *const bad[] = {
+		"workers = many\n", "workers = -1\n", "redis_required = maybe\n",
+		"body_limit = 12q\n", "jwt_algorithm = none\n",
+		"jwt_algorithm = RS256\n", "cors_origins = localhost:3000\n",
+		"redis_url = http://x\n", "redis_url = redis://h:0\n",
+		"request_timeout = 0\n", "no equals sign\n", NULL
+	};
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX], key[32];
+	int		 i;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		write_file("mockpie.conf", bad[i]);
+		ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -1);
+		sscanf(bad[i], "%31s", key);
+		if (strchr(bad[i], '=') != NULL)
+			ck_assert_msg(strstr(err, key) != NULL,
+			    "\"%s\" not named in \"%s\"", key, err);
+		config_fini(&c);
+	}
+}
+END_TEST
+
+START_TEST(a_missing_or_short_secret_refuses_to_start)
+{
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX];
+
+	unsetenv("MOCKPIE_JWT_SECRET");
+	ck_assert_int_eq(config_load(&c, NULL, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "32 bytes"));
+	config_fini(&c);
+	setenv("MOCKPIE_JWT_SECRET", "too-short", 1);
+	ck_assert_int_eq(config_load(&c, NULL, err, sizeof(err)), -1);
+	ck_assert_ptr_null(strstr(err, "too-short"));	/* never echoed */
+	config_fini(&c);
+}
+END_TEST
+
+START_TEST(the_secret_file_is_read_without_its_newline)
+{
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX];
+
+	unsetenv("MOCKPIE_JWT_SECRET");
+	write_file("secret", SECRET "\n");
+	write_file("mockpie.conf", "jwt_secret_file = secret\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.jwt_secret_len, strlen(SECRET));
+	ck_assert_int_eq(memcmp(c.jwt_secret, SECRET, strlen(SECRET)), 0);
+	config_fini(&c);
+	write_file("mockpie.conf", "jwt_secret_file = nowhere\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "jwt_secret_file"));
+	config_fini(&c);
+}
+END_TEST
+
+START_TEST(an_empty_origin_list_disables_cors)
+{
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX];
+
+	setenv("MOCKPIE_CORS_ORIGINS", "", 1);
+	ck_assert_int_eq(config_load(&c, NULL, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.ncors_origins, 0);
+	ck_assert(!config_is_origin_allowed(&c, "http://localhost:3000"));
+	config_fini(&c);
+}
+END_TEST
+
+Suite *
+suite(void)
+{
+	Suite	*s = suite_create("config");
+	TCase	*tc = tcase_create("load");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, defaults_follow_the_spec);
+	tcase_add_test(tc, file_keys_comments_and_blank_lines_are_read);
+	tcase_add_test(tc, environment_overrides_the_file);
+	tcase_add_test(tc,
+	    relative_paths_in_the_file_are_taken_from_its_directory);
+	tcase_add_test(tc, an_unknown_key_is_refused_with_its_name_and_line);
+	tcase_add_test(tc, bad_values_are_refused_naming_the_key);
+	tcase_add_test(tc, a_missing_or_short_secret_refuses_to_start);
+	tcase_add_test(tc, the_secret_file_is_read_without_its_newline);
+	tcase_add_test(tc, an_empty_origin_list_disables_cors);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,294 @@
+/*
+ * password: Argon2id hash and verify with cheap parameters (PITFALLS
+ * Check: the 64 MiB default would pass the 4 s timeout), and the equal
+ * cost of the unknown-user path.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <check.h>
+#include <sodium.h>
+
+#include "password.h"
+#include "runner.h"
+
+#define PW		"correct horse battery staple"
+#define NCHARS		128	/* SPEC 2: passwords up to 128 chars */
+#define TIMING_RUNS	5
+
+static const struct password_params cheap = {
+	crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN * 8
+};
+
+static void
+setup(void)
+{
+	ck_assert_int_ne(sodium_init(), -1);
+}
+
+static int
+verify(const char *stored, const char *pw)
+{
+	return password_verify(&cheap, stored, pw, strlen(pw));
+}
+
+START_TEST(right_password_verifies)
+{
+	char	 h[PASSWORD_HASH_MAX];
+
+	ck_assert_int_eq(password_hash(&cheap, PW, strlen(PW), h), 0);
+	ck_assert_ptr_nonnull(strstr(h, "$argon2id$"));
+	ck_assert_int_eq(verify(h, PW), 1);
+}
+END_TEST
+
+START_TEST(wrong_password_does_not_verify)
+{
+	char	 h[PASSWORD_HASH_MAX];
+
+	ck_assert_int_eq(password_hash(&cheap, PW, strlen(PW), h), 0);
+	ck_assert_int_eq(verify(h, "correct horse battery stapl"), 0);
+	ck_assert_int_eq(verify(h, PW "e"), 0);
+	ck_assert_int_eq(verify(h, "Correct horse battery staple"), 0);
+	ck_assert_int_eq(verify(h, ""), 0);
+	ck_assert_int_eq(password_verify(&cheap, h, NULL, 0), -1);
+}
+END_TEST
+
+START_TEST(password_with_nul_is_not_cut_at_the_nul)
+{
+	char	 h[PASSWORD_HASH_MAX];
+
+	ck_assert_int_eq(password_hash(&cheap, "abc\0def", 7, h), 0);
+	ck_assert_int_eq(password_verify(&cheap, h, "abc\0def", 7), 1);
+	ck_assert_int_eq(password_verify(&cheap, h, "abc", 3), 0);
+	ck_assert_int_eq(password_verify(&cheap, h, "abc\0xyz", 7), 0);
+}
+END_TEST
+
+START_TEST(unknown_user_gets_0)
+{
+	/* First call makes the dummy hash, later ones verify against it. */
+	ck_assert_int_eq(verify(NULL, PW), 0);
+	ck_assert_int_eq(verify(NULL, PW), 0);
+	ck_assert_int_eq(verify(NULL, ""), 0);
+}
+END_TEST
+
+static double
+elapsed(const struct timespec *a)
+{
+	struct timespec	 b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) +
+	    (double)(b.tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* The fastest of TIMING_RUNS verifies of pw (len bytes) against stored. */
+static double
+fastest_verify(const struct password_params *pp, const char *stored,
+    const char *pw, size_t len)
+{
+	struct timespec	 t0;
+	double		 best = 1e9, t;
+	int		 i;
+
+	for (i = 0; i < TIMING_RUNS; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ck_assert_int_eq(password_verify(pp, stored, pw, len), 0);
+		if ((t = elapsed(&t0)) < best)
+			best = t;
+	}
+	return best;
+}
+
+START_TEST(unknown_user_costs_about_as_much_as_a_wrong_password)
+{
+	/* Big enough that Argon2id, not call overhead, dominates. */
+	static const struct password_params pp = {
+		1, crypto_pwhash_MEMLIMIT_MIN * 256		/* 2 MiB */
+	};
+	struct timespec	 t0;
+	char		 h[PASSWORD_HASH_MAX], big[PASSWORD_BYTES_MAX + 1];
+	double		 known, unknown, first, toolong;
+
+	memset(big, 'x', sizeof(big));
+	ck_assert_int_eq(password_hash(&pp, PW, strlen(PW), h), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(password_verify(&pp, NULL, PW, strlen(PW)), 0);
+	first = elapsed(&t0);		/* makes the dummy: one Argon2id */
+	known = fastest_verify(&pp, h, "wrong password", 14);
+	unknown = fastest_verify(&pp, NULL, "wrong password", 14);
+	toolong = fastest_verify(&pp, h, big, sizeof(big));
+	ck_assert_msg(unknown > known / 2 && unknown < known * 2,
+	    "unknown user %.4f s, known user %.4f s", unknown, known);
+	ck_assert_msg(first > known / 2, "first unknown user %.4f s, known "
+	    "user %.4f s", first, known);
+	ck_assert_msg(toolong > known / 2 && toolong < known * 2,
+	    "known user, password too long %.4f s, known user %.4f s",
+	    toolong, known);
+}
+END_TEST
+
+START_TEST(same_password_hashes_differently_each_time)
+{
+	char	 a[PASSWORD_HASH_MAX], b[PASSWORD_HASH_MAX];
+
+	ck_assert_int_eq(password_hash(&cheap, PW, strlen(PW), a), 0);
+	ck_assert_int_eq(password_hash(&cheap, PW, strlen(PW), b), 0);
+	ck_assert_str_ne(a, b);
+	ck_assert_int_eq(verify(a, PW), 1);
+	ck_assert_int_eq(verify(b, PW), 1);
+}
+END_TEST
+
+/*
+ * Writes NCHARS characters of 1 to 4 UTF-8 bytes into out, with
+ * hundredth as the 100th.
+ */
+static void
+unicode_password(char *out, size_t size, const char *hundredth)
+{
+	static const char *const cs[] = { "p", "é", "日", "😀", "ß", "ж" };
+	size_t	 len = 0, n;
+	int	 i;
+
+	for (i = 0; i < NCHARS; i++) {
+		const char	*c = i == 99 ? hundredth :
+				    cs[i % (sizeof(cs) / sizeof(cs[0]))];
+
+		n = strlen(c);
+		ck_assert_uint_lt(len + n, size);
+		memcpy(out + len, c, n);
+		len += n;
+	}
+	out[len] = '\0';
+}
+
+START_TEST(long_unicode_password_is_not_truncated)
+{
+	char	 h[PASSWORD_HASH_MAX];
+	char	 pw[NCHARS * 4 + 1], other[NCHARS * 4 + 1];
+	size_t	 len;
+
+	unicode_password(pw, sizeof(pw), "日");
+	unicode_password(other, sizeof(other), "月");
+	len = strlen(pw);
+	ck_assert_uint_gt(len, 256);	/* beyond any 72- or 128-byte cut */
+	ck_assert_uint_eq(strlen(other), len);
+	ck_assert_int_eq(password_hash(&cheap, pw, len, h), 0);
+	ck_assert_int_eq(password_verify(&cheap, h, pw, len), 1);
+	ck_assert_int_eq(password_verify(&cheap, h, other, len), 0);
+	ck_assert_int_eq(password_verify(&cheap, h, pw, len - 1), 0);
+	pw[len - 4] = '\0';	/* the last character, an emoji, gone */
+	ck_assert_int_eq(verify(h, pw), 0);
+}
+END_TEST
+
+START_TEST(password_over_the_byte_limit_is_refused)
+{
+	char	 h[PASSWORD_HASH_MAX], pw[PASSWORD_BYTES_MAX + 2];
+
+	memset(pw, 'a', sizeof(pw) - 1);
+	pw[sizeof(pw) - 1] = '\0';
+	ck_assert_int_eq(password_hash(&cheap, pw, PASSWORD_BYTES_MAX + 1, h),
+	    -1);
+	ck_assert_int_eq(password_hash(&cheap, pw, PASSWORD_BYTES_MAX, h), 0);
+	ck_assert_int_eq(password_verify(&cheap, h, pw, PASSWORD_BYTES_MAX),
+	    1);
+	ck_assert_int_eq(password_verify(&cheap, h, pw,
+	    PASSWORD_BYTES_MAX + 1), 0);
+}
+END_TEST
+
+START_TEST(garbage_stored_hash_is_not_a_match)
+{
+	static const char *const garbage[] = {
+		"",
+		"garbage",
+		"$argon2id$",
+		"$argon2id$v=19$m=64,t=1,p=1$",
+		"$argon2id$v=19$m=65536,t=2,p=1$xxxx$yyyy",
+		"$argon2id$v=19$m=1,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		    "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+		"$argon2id$v=19$m=99999999999,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		    "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+		"$argon2id$v=19$m=64,t=0,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		    "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+		"$2y$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234",
+		"$argon2id$v=19$m=64,t=1,p=1$SXJSNX1klwmNkVTrYgrDMw$"
+		    "6YcyGlvEfBaRhMlNpjtS5qlpgudNYyPBF9NBziupzC",
+	};
+	char	 h[PASSWORD_HASH_MAX], big[PASSWORD_HASH_MAX * 2];
+	size_t	 i, len;
+	int	 rc;
+
+	for (i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
+		rc = verify(garbage[i], PW);
+		ck_assert_msg(rc == 0 || rc == -1, "%s: %d", garbage[i], rc);
+	}
+	memset(big, 'a', sizeof(big) - 1);	/* no NUL within bound */
+	memcpy(big, "$argon2id$", 10);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(verify(big, PW), -1);
+
+	ck_assert_int_eq(password_hash(&cheap, PW, strlen(PW), h), 0);
+	len = strlen(h);
+	h[len - 10] = h[len - 10] == 'A' ? 'B' : 'A';	/* hash altered */
+	ck_assert_int_eq(verify(h, PW), 0);
+	h[len - 5] = '\0';				/* hash cut */
+	rc = verify(h, PW);
+	ck_assert(rc == 0 || rc == -1);
+}
+END_TEST
+
+START_TEST(hash_with_other_parameters_needs_rehash)
+{
+	static const struct password_params stronger = {
+		crypto_pwhash_OPSLIMIT_MIN + 1, crypto_pwhash_MEMLIMIT_MIN * 8
+	};
+	char	 h[PASSWORD_HASH_MAX];
+
+	ck_assert_int_eq(password_hash(&cheap, PW, strlen(PW), h), 0);
+	ck_assert_int_eq(password_needs_rehash(&cheap, h), 0);
+	ck_assert_int_eq(password_needs_rehash(&stronger, h), 1);
+	ck_assert_int_eq(password_needs_rehash(NULL, h), 1); /* defaults */
+	ck_assert_int_eq(crypto_pwhash_argon2i_str(h, PW, strlen(PW), 3,
+	    crypto_pwhash_MEMLIMIT_MIN * 8), 0);
+	ck_assert_int_eq(verify(h, PW), 1);		/* old Argon2i */
+	ck_assert_int_eq(password_needs_rehash(&cheap, h), 1);
+	ck_assert_int_eq(password_needs_rehash(&cheap, "garbage"), -1);
+	ck_assert_int_eq(password_needs_rehash(&cheap, "$argon2id$x"), -1);
+	ck_assert_int_eq(password_needs_rehash(&cheap, NULL), -1);
+}
+END_TEST
+
+Suite *
+suite(void)
+{
+	Suite	*s = suite_create("password");
+	TCase	*tc;
+
+	tc = tcase_create("verify");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, right_password_verifies);
+	tcase_add_test(tc, wrong_password_does_not_verify);
+	tcase_add_test(tc, password_with_nul_is_not_cut_at_the_nul);
+	tcase_add_test(tc, unknown_user_gets_0);
+	tcase_add_test(tc, same_password_hashes_differently_each_time);
+	tcase_add_test(tc, long_unicode_password_is_not_truncated);
+	tcase_add_test(tc, password_over_the_byte_limit_is_refused);
+	tcase_add_test(tc, garbage_stored_hash_is_not_a_match);
+	tcase_add_test(tc, hash_with_other_parameters_needs_rehash);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("timing");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_set_timeout(tc, 30);	/* slow under valgrind */
+	tcase_add_test(tc,
+	    unknown_user_costs_about_as_much_as_a_wrong_password);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,61 @@
+/*
+ * User store interface (SPEC 2: register, login, /auth/me, /health).
+ * Handlers see only this header; users_sqlite.c implements it, and a
+ * PostgreSQL implementation can be linked in its place later.
+ * One handle per worker process, opened after fork, never shared.
+ */
+#ifndef MOCKPIE_USERS_H
+#define MOCKPIE_USERS_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct arena;
+
+/* Longest string, in bytes, that the store accepts in any field. */
+#define USERS_FIELD_MAX	1024
+
+struct users;		/* opaque: one per worker process */
+
+struct user {
+	long long	 id;
+	const char	*first_name;
+	const char	*last_name;
+	const char	*username;
+	const char	*email;
+	const char	*phone_number;
+	const char	*gender;
+	/* filled by users_find_by_email only, for login; never serialised */
+	const char	*password_hash;
+	time_t		 created_at;	/* UTC seconds */
+	time_t		 updated_at;
+};
+
+enum users_result {
+	USERS_OK = 0,
+	USERS_DUP_EMAIL,	/* precedence: email, username, phone */
+	USERS_DUP_USERNAME,
+	USERS_DUP_PHONE,
+	USERS_BUSY,		/* locked beyond the busy timeout */
+	USERS_ERROR		/* logged */
+};
+
+/* Opens, creating or migrating, the store at path; NULL and err on error. */
+struct users	*users_open(const char *, int, char *, size_t);
+/* Finalizes and closes; takes NULL. */
+void		 users_close(struct users *);
+/* Inserts a user; fills id, times and arena copies in out on USERS_OK. */
+enum users_result users_create(struct users *, const struct user *,
+		    struct arena *, struct user *);
+/* 1 found (strings in the arena), 0 not found, -1 fault (logged). */
+int		 users_find_by_id(struct users *, long long, struct arena *,
+		    struct user *);
+/* As users_find_by_id, any case of email; fills password_hash. */
+int		 users_find_by_email(struct users *, const char *,
+		    struct arena *, struct user *);
+/* Liveness probe for /health: 0 ok, -1 with the reason in msg. */
+int		 users_ping(struct users *, char *, size_t);
+/* The schema version this build migrates to. */
+int		 users_schema_version(void);
+
+#endif

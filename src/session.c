@@ -1,0 +1,395 @@
+/*
+ * Session records in Redis (SPEC 3).  One hash per session and one set of
+ * sids per user, both under the user's Cluster hash tag {u:<uid>}; every
+ * change that touches both runs in one Lua script.  Tokens themselves
+ * (signature, expiry, type) are token.c's business.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "arena.h"
+#include "log.h"
+#include "rconn.h"
+#include "session.h"
+
+#define SESSION_KEY_MAX		320
+#define SESSION_NUM_MAX		24	/* a long long in decimal, and NUL */
+#define SESSION_ERROR_LOG_MAX	160	/* bytes of a Redis error logged */
+
+/*
+ * KEYS[1] the session hash, KEYS[2] the user's set of sids;
+ * ARGV[1] refresh jti, ARGV[2] TTL, ARGV[3] sid.  The set's TTL is never
+ * shortened: it must outlive every session it lists.  HSET comes first:
+ * Redis checks maxmemory at a script's first write only, so a full Redis
+ * refuses the login's record instead of half-storing it.
+ */
+static struct rconn_script create_script = { .source =
+	"redis.call('HSET', KEYS[1], 'rt', ARGV[1], 'rot', '0')\n"
+	"redis.call('HDEL', KEYS[1], 'prev', 'na', 'nr')\n"
+	"redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+	"redis.call('SADD', KEYS[2], ARGV[3])\n"
+	"if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then\n"
+	"  redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
+	"end\n"
+	"return 1\n" };
+
+/*
+ * KEYS as above; ARGV[1] presented jti, [2] new jti, [3] new access
+ * token, [4] new refresh token, [5] now, [6] grace, [7] TTL, [8] sid.
+ * Returns {0} no session, {1} rotated, {2, access, refresh} within the
+ * grace window, {3} reuse: the session was deleted.
+ */
+static struct rconn_script rotate_script = { .source =
+	"local s = redis.call('HMGET', KEYS[1], 'rt', 'prev', 'rot', 'na',"
+	" 'nr')\n"
+	"if not s[1] then return {0} end\n"
+	"if ARGV[1] == s[1] then\n"
+	"  redis.call('HSET', KEYS[1], 'prev', s[1], 'rt', ARGV[2],"
+	" 'rot', ARGV[5], 'na', ARGV[3], 'nr', ARGV[4])\n"
+	"  redis.call('EXPIRE', KEYS[1], ARGV[7])\n"
+	"  redis.call('SADD', KEYS[2], ARGV[8])\n"
+	"  if redis.call('TTL', KEYS[2]) < tonumber(ARGV[7]) then\n"
+	"    redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
+	"  end\n"
+	"  return {1}\n"
+	"end\n"
+	"if s[2] and ARGV[1] == s[2] and s[4] and s[5] and\n"
+	"    tonumber(ARGV[5]) - (tonumber(s[3]) or 0) <= tonumber(ARGV[6])"
+	" then\n"
+	"  return {2, s[4], s[5]}\n"
+	"end\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"redis.call('SREM', KEYS[2], ARGV[8])\n"
+	"return {3}\n" };
+
+/* KEYS as above; ARGV[1] sid.  Returns the number of hashes deleted. */
+static struct rconn_script revoke_script = { .source =
+	"local n = redis.call('DEL', KEYS[1])\n"
+	"redis.call('SREM', KEYS[2], ARGV[1])\n"
+	"return n\n" };
+
+/*
+ * KEYS[1] the user's set; ARGV[1] the key prefix of the user's session
+ * hashes (same hash tag, so the same Cluster slot).  Returns the number
+ * of sessions deleted: members whose hash expired do not count.
+ */
+static struct rconn_script revoke_all_script = { .source =
+	"local n = 0\n"
+	"for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+	"  n = n + redis.call('DEL', ARGV[1] .. sid)\n"
+	"end\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"return n\n" };
+
+enum rotate_code { CODE_NONE, CODE_ROTATED, CODE_GRACE, CODE_REUSE };
+
+/* An identifier (sid, jti) fit for a key or a field: 1, or 0. */
+static int
+valid_id(const char *s)
+{
+	size_t	 n;
+
+	return s != NULL && (n = strnlen(s, SESSION_ID_MAX + 1)) > 0 &&
+	    n <= SESSION_ID_MAX;
+}
+
+static int
+valid_token(const char *s)
+{
+	size_t	 n;
+
+	return s != NULL && (n = strnlen(s, SESSION_TOKEN_MAX + 1)) > 0 &&
+	    n <= SESSION_TOKEN_MAX;
+}
+
+/*
+ * Writes <prefix>{u:<uid>}:<rest><sid> into buf (sid may be ""): 0, or -1
+ * (logged) when it does not fit.
+ */
+static int
+session_key(char *buf, size_t len, const struct session_config *cfg,
+    long long uid, const char *rest, const char *sid)
+{
+	int	 n;
+
+	n = snprintf(buf, len, "%s{u:%lld}:%s%s", cfg->prefix, uid, rest,
+	    sid);
+	if (n < 0 || (size_t)n >= len) {
+		log_warnx("session: key prefix too long");
+		return -1;
+	}
+	return 0;
+}
+
+/* The session hash and the user's set: 0, or -1 (logged). */
+static int
+session_keys(char *hash, char *set, const struct session_config *cfg,
+    long long uid, const char *sid)
+{
+	if (!valid_id(sid)) {
+		log_warnx("session: bad session id");
+		return -1;
+	}
+	if (session_key(hash, SESSION_KEY_MAX, cfg, uid, "s:", sid) == -1 ||
+	    session_key(set, SESSION_KEY_MAX, cfg, uid, "sessions", "") == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Whether r is a usable reply: 1, or 0 after a connection failure (rconn
+ * logged it) or an error reply (logged here, e.g. OOM or WRONGTYPE).
+ */
+static int
+reply_usable(const char *what, const redisReply *r)
+{
+	if (r == NULL)
+		return 0;
+	if (r->type == REDIS_REPLY_ERROR) {
+		log_warnx("session %s: redis error: %.*s", what,
+		    (int)(r->len < SESSION_ERROR_LOG_MAX ? r->len :
+		    SESSION_ERROR_LOG_MAX), r->str);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+set_arg(const char **args, size_t *lens, int i, const char *s)
+{
+	args[i] = s;
+	lens[i] = strlen(s);
+}
+
+/*
+ * Stores a new session (login, register) with its first refresh jti, in
+ * one round trip.  SESSION_VALID once stored; SESSION_UNAVAILABLE when
+ * Redis is down or refused (logged): the caller issues tokens anyway.
+ */
+enum session_status
+session_create(struct rconn *rc, const struct session_config *cfg,
+    long long uid, const char *sid, const char *refresh_jti)
+{
+	char		 hash[SESSION_KEY_MAX], set[SESSION_KEY_MAX];
+	char		 ttl[SESSION_NUM_MAX];
+	const char	*args[5];
+	size_t		 lens[5];
+	redisReply	*r;
+	enum session_status st = SESSION_UNAVAILABLE;
+
+	if (rc == NULL || session_keys(hash, set, cfg, uid, sid) == -1)
+		return SESSION_UNAVAILABLE;
+	if (!valid_id(refresh_jti)) {
+		log_warnx("session create: bad refresh jti");
+		return SESSION_UNAVAILABLE;
+	}
+	snprintf(ttl, sizeof(ttl), "%ld", cfg->refresh_ttl);
+	set_arg(args, lens, 0, hash);
+	set_arg(args, lens, 1, set);
+	set_arg(args, lens, 2, refresh_jti);
+	set_arg(args, lens, 3, ttl);
+	set_arg(args, lens, 4, sid);
+	r = rconn_eval(rc, &create_script, 2, 5, args, lens);
+	if (reply_usable("create", r)) {
+		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+			st = SESSION_VALID;
+		else
+			log_warnx("session create: unexpected reply type %d",
+			    r->type);
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	return st;
+}
+
+/*
+ * Whether the session is live (/auth/me: one EXISTS).  SESSION_VALID or
+ * SESSION_REVOKED; SESSION_UNAVAILABLE when rc is NULL, Redis is down or
+ * answered an error (logged).
+ */
+enum session_status
+session_check(struct rconn *rc, const struct session_config *cfg,
+    long long uid, const char *sid)
+{
+	char		 hash[SESSION_KEY_MAX];
+	redisReply	*r;
+	enum session_status st = SESSION_UNAVAILABLE;
+
+	if (rc == NULL)
+		return SESSION_UNAVAILABLE;
+	if (!valid_id(sid))
+		return SESSION_REVOKED;	/* cannot be a session of ours */
+	if (session_key(hash, sizeof(hash), cfg, uid, "s:", sid) == -1)
+		return SESSION_UNAVAILABLE;
+	r = rconn_command(rc, "EXISTS %s", hash);
+	if (reply_usable("check", r)) {
+		if (r->type == REDIS_REPLY_INTEGER)
+			st = r->integer > 0 ? SESSION_VALID : SESSION_REVOKED;
+		else
+			log_warnx("session check: unexpected reply type %d",
+			    r->type);
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	return st;
+}
+
+static enum session_rotate
+rotate_result(const redisReply *r, struct arena *arena,
+    const char **grace_access, const char **grace_refresh)
+{
+	const redisReply	*a, *f;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER)
+		goto bad;
+	switch (r->element[0]->integer) {
+	case CODE_NONE:
+		return ROTATE_INVALID;
+	case CODE_ROTATED:
+		return ROTATE_OK;
+	case CODE_REUSE:
+		return ROTATE_REUSE;
+	case CODE_GRACE:
+		if (r->elements != 3)
+			goto bad;
+		a = r->element[1];
+		f = r->element[2];
+		if (a->type != REDIS_REPLY_STRING ||
+		    f->type != REDIS_REPLY_STRING)
+			goto bad;
+		*grace_access = arena_strndup(arena, a->str, a->len);
+		*grace_refresh = arena_strndup(arena, f->str, f->len);
+		return ROTATE_GRACE;
+	}
+bad:
+	log_warnx("session rotate: unexpected reply");
+	return ROTATE_UNAVAILABLE;
+}
+
+/*
+ * Rotates the session's refresh token (/auth/refresh), atomically:
+ * ROTATE_OK when presented_jti was current (new_* are now current);
+ * ROTATE_GRACE when it was the previous one, rotated at most grace
+ * seconds before now: *grace_access and *grace_refresh are the tokens
+ * that rotation issued, copied into arena; ROTATE_REUSE when it is
+ * neither: the session was revoked (logged); ROTATE_INVALID when there is
+ * no such session; ROTATE_UNAVAILABLE when rc is NULL, Redis is down or
+ * answered an error (logged).
+ */
+enum session_rotate
+session_rotate(struct rconn *rc, const struct session_config *cfg,
+    long long uid, const char *sid, const char *presented_jti,
+    const char *new_jti, const char *new_access, const char *new_refresh,
+    time_t now, struct arena *arena, const char **grace_access,
+    const char **grace_refresh)
+{
+	char		 hash[SESSION_KEY_MAX], set[SESSION_KEY_MAX];
+	char		 snow[SESSION_NUM_MAX], sgrace[SESSION_NUM_MAX];
+	char		 ttl[SESSION_NUM_MAX];
+	const char	*args[10];
+	size_t		 lens[10];
+	redisReply	*r;
+	enum session_rotate st = ROTATE_UNAVAILABLE;
+
+	*grace_access = *grace_refresh = NULL;
+	if (rc == NULL)
+		return ROTATE_UNAVAILABLE;
+	if (!valid_id(sid) || !valid_id(presented_jti))
+		return ROTATE_INVALID;	/* cannot be a session of ours */
+	if (session_keys(hash, set, cfg, uid, sid) == -1)
+		return ROTATE_UNAVAILABLE;
+	if (!valid_id(new_jti) || !valid_token(new_access) ||
+	    !valid_token(new_refresh)) {
+		log_warnx("session rotate: bad new token");
+		return ROTATE_UNAVAILABLE;
+	}
+	snprintf(snow, sizeof(snow), "%lld", (long long)now);
+	snprintf(sgrace, sizeof(sgrace), "%ld", cfg->grace);
+	snprintf(ttl, sizeof(ttl), "%ld", cfg->refresh_ttl);
+	set_arg(args, lens, 0, hash);
+	set_arg(args, lens, 1, set);
+	set_arg(args, lens, 2, presented_jti);
+	set_arg(args, lens, 3, new_jti);
+	set_arg(args, lens, 4, new_access);
+	set_arg(args, lens, 5, new_refresh);
+	set_arg(args, lens, 6, snow);
+	set_arg(args, lens, 7, sgrace);
+	set_arg(args, lens, 8, ttl);
+	set_arg(args, lens, 9, sid);
+	r = rconn_eval(rc, &rotate_script, 2, 10, args, lens);
+	if (reply_usable("rotate", r))
+		st = rotate_result(r, arena, grace_access, grace_refresh);
+	if (r != NULL)
+		freeReplyObject(r);
+	if (st == ROTATE_REUSE)
+		log_warnx("refresh token reuse for user %lld: session revoked",
+		    uid);
+	return st;
+}
+
+/*
+ * Revokes one session (logout).  Returns the number of sessions deleted
+ * (0 or 1), or -1 when rc is NULL, Redis is down or answered an error.
+ */
+int
+session_revoke(struct rconn *rc, const struct session_config *cfg,
+    long long uid, const char *sid)
+{
+	char		 hash[SESSION_KEY_MAX], set[SESSION_KEY_MAX];
+	const char	*args[3];
+	size_t		 lens[3];
+	redisReply	*r;
+	int		 n = -1;
+
+	if (rc == NULL || session_keys(hash, set, cfg, uid, sid) == -1)
+		return -1;
+	set_arg(args, lens, 0, hash);
+	set_arg(args, lens, 1, set);
+	set_arg(args, lens, 2, sid);
+	r = rconn_eval(rc, &revoke_script, 2, 3, args, lens);
+	if (reply_usable("revoke", r)) {
+		if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
+		    r->integer <= 1)
+			n = (int)r->integer;
+		else
+			log_warnx("session revoke: unexpected reply");
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	return n;
+}
+
+/*
+ * Revokes every session of the user, atomically (logout all).  Returns the
+ * number of live sessions deleted, or -1 when rc is NULL, Redis is down or
+ * answered an error.
+ */
+int
+session_revoke_all(struct rconn *rc, const struct session_config *cfg,
+    long long uid)
+{
+	char		 set[SESSION_KEY_MAX], hprefix[SESSION_KEY_MAX];
+	const char	*args[2];
+	size_t		 lens[2];
+	redisReply	*r;
+	int		 n = -1;
+
+	if (rc == NULL ||
+	    session_key(set, sizeof(set), cfg, uid, "sessions", "") == -1 ||
+	    session_key(hprefix, sizeof(hprefix), cfg, uid, "s:", "") == -1)
+		return -1;
+	set_arg(args, lens, 0, set);
+	set_arg(args, lens, 1, hprefix);
+	r = rconn_eval(rc, &revoke_all_script, 1, 2, args, lens);
+	if (reply_usable("revoke all", r)) {
+		if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
+		    r->integer <= 1000000)
+			n = (int)r->integer;
+		else
+			log_warnx("session revoke all: unexpected reply");
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	return n;
+}

@@ -1,0 +1,53 @@
+/*
+ * Session records in Redis, one per session (SPEC 3): an allow-list that
+ * /auth/me checks, /auth/refresh rotates and /auth/logout revokes.
+ */
+#ifndef MOCKPIE_SESSION_H
+#define MOCKPIE_SESSION_H
+
+#include <time.h>
+
+struct arena;
+struct rconn;
+
+#define SESSION_ID_MAX		64	/* sid and jti, as stored */
+#define SESSION_TOKEN_MAX	4096	/* successor tokens kept for grace */
+
+struct session_config {
+	const char	*prefix;	/* "mockpie:" */
+	long		 refresh_ttl;	/* seconds, every key's TTL */
+	long		 grace;		/* refresh_reuse_grace, seconds */
+};
+
+enum session_status {
+	SESSION_VALID,
+	SESSION_REVOKED,
+	SESSION_UNAVAILABLE
+};
+
+enum session_rotate {
+	ROTATE_OK,
+	ROTATE_GRACE,
+	ROTATE_REUSE,
+	ROTATE_INVALID,
+	ROTATE_UNAVAILABLE
+};
+
+enum session_status	 session_create(struct rconn *,
+			    const struct session_config *, long long,
+			    const char *, const char *);
+enum session_status	 session_check(struct rconn *,
+			    const struct session_config *, long long,
+			    const char *);
+enum session_rotate	 session_rotate(struct rconn *,
+			    const struct session_config *, long long,
+			    const char *, const char *, const char *,
+			    const char *, const char *, time_t,
+			    struct arena *, const char **, const char **);
+int			 session_revoke(struct rconn *,
+			    const struct session_config *, long long,
+			    const char *);
+int			 session_revoke_all(struct rconn *,
+			    const struct session_config *, long long);
+
+#endif

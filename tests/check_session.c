@@ -1,0 +1,554 @@
+/*
+ * Session records against a real redis-server: the allow-list, refresh
+ * rotation with its grace window and reuse detection, logout of one or
+ * all sessions, TTLs, and what happens when Redis fails.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "log.h"
+#include "rconn.h"
+#include "redis_server.h"
+#include "runner.h"
+#include "session.h"
+
+#define TTL		3600
+#define GRACE		10
+#define RACE_ROUNDS	10
+
+static const struct session_config cfg = { "test:", TTL, GRACE };
+
+static struct redis_server	*srv;
+static char			 srv_dir[64];
+static struct rconn		*rc;
+static redisContext		*adm;
+static struct arena		*arena;
+
+static struct rconn *
+conn_new(const struct redis_server *s)
+{
+	struct rconn_config	 rcfg;
+	const char		*why;
+	char			 url[64];
+
+	memset(&rcfg, 0, sizeof(rcfg));
+	redis_server_url(s, url, sizeof(url));
+	ck_assert_int_eq(rconn_url_parse(url, &rcfg.url, &why), 0);
+	rcfg.connect_timeout_ms = 200;
+	rcfg.command_timeout_ms = 1000;
+	rcfg.backoff_min_ms = 20;
+	rcfg.backoff_max_ms = 100;
+	return rconn_new(&rcfg);
+}
+
+static redisReply *
+admin(const char *fmt, ...)
+{
+	va_list		 ap;
+	redisReply	*r;
+
+	va_start(ap, fmt);
+	r = redisvCommand(adm, fmt, ap);
+	va_end(ap);
+	ck_assert_msg(r != NULL, "admin: %s", adm->errstr);
+	return r;
+}
+
+/* The integer answer of an admin command. */
+static long long
+admin_int(const char *fmt, const char *key, const char *arg)
+{
+	redisReply	*r;
+	long long	 n;
+
+	r = arg != NULL ? admin(fmt, key, arg) : admin(fmt, key);
+
+	ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+	n = r->integer;
+	freeReplyObject(r);
+	return n;
+}
+
+static void
+admin_status(const char *fmt, const char *a, const char *b)
+{
+	redisReply	*r = b != NULL ? admin(fmt, a, b) : admin(fmt, a);
+
+	ck_assert_msg(r->type == REDIS_REPLY_STATUS, "reply type %d", r->type);
+	freeReplyObject(r);
+}
+
+static void
+server_start(void)
+{
+	ck_assert_int_eq(test_tmpdir(srv_dir, sizeof(srv_dir)), 0);
+	ck_assert_ptr_nonnull(srv = redis_server_start(srv_dir));
+}
+
+static void
+server_stop(void)
+{
+	redis_server_free(srv);
+	srv = NULL;
+	test_tmpdir_remove(srv_dir);
+}
+
+static void
+setup(void)
+{
+	ck_assert_ptr_nonnull(adm = redis_server_client(srv));
+	admin_status("FLUSHALL", NULL, NULL);
+	admin_status("CONFIG SET maxmemory %s", "0", NULL);
+	rc = conn_new(srv);
+	arena = arena_new(4096);
+}
+
+static void
+teardown(void)
+{
+	rconn_free(rc);
+	redisFree(adm);
+	arena_free(arena);
+}
+
+static enum session_rotate
+rotate(long long uid, const char *sid, const char *presented,
+    const char *new_jti, const char *access, const char *refresh, time_t now,
+    const char **ga, const char **gr)
+{
+	return session_rotate(rc, &cfg, uid, sid, presented, new_jti, access,
+	    refresh, now, arena, ga, gr);
+}
+
+START_TEST(new_session_is_valid_until_logged_out)
+{
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"), SESSION_VALID);
+	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "sidA"), 1);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"),
+	    SESSION_REVOKED);
+	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "sidA"), 0);
+	ck_assert_int_eq(admin_int("SISMEMBER %s %s", "test:{u:42}:sessions",
+	    "sidA"), 0);
+}
+END_TEST
+
+START_TEST(session_unknown_to_redis_is_revoked)
+{
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "never"),
+	    SESSION_REVOKED);
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
+	    SESSION_VALID);
+	/* another user's token naming this sid is not this session */
+	ck_assert_int_eq(session_check(rc, &cfg, 43, "sidA"),
+	    SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, ""), SESSION_REVOKED);
+}
+END_TEST
+
+START_TEST(second_device_stays_logged_in_when_the_first_logs_out)
+{
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "phone", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "laptop", "j2"),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "phone"), 1);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "phone"),
+	    SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "laptop"),
+	    SESSION_VALID);
+}
+END_TEST
+
+START_TEST(logout_all_ends_every_session_of_that_user_only)
+{
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "a", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "b", "j2"),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "c", "j3"),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_create(rc, &cfg, 7, "d", "j4"),
+	    SESSION_VALID);
+	/* the member of a session whose hash expired does not count */
+	ck_assert_int_eq(admin_int("SADD %s %s", "test:{u:42}:sessions",
+	    "expired"), 1);
+	ck_assert_int_eq(session_revoke_all(rc, &cfg, 42), 3);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "a"), SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "b"), SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "c"), SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 7, "d"), SESSION_VALID);
+	ck_assert_int_eq(admin_int("EXISTS %s", "test:{u:42}:sessions", NULL),
+	    0);
+	ck_assert_int_eq(session_revoke_all(rc, &cfg, 42), 0);
+}
+END_TEST
+
+START_TEST(every_key_has_a_ttl_and_the_user_hash_tag)
+{
+	const char	*ga, *gr;
+	redisReply	*r;
+	long long	 ttl;
+	size_t		 i;
+
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(rotate(42, "sidA", "j1", "j2", "A2", "R2", 1000, &ga,
+	    &gr), ROTATE_OK);
+	r = admin("KEYS *");
+	ck_assert_int_eq(r->elements, 2);
+	for (i = 0; i < r->elements; i++) {
+		ck_assert_msg(strcmp(r->element[i]->str,
+		    "test:{u:42}:s:sidA") == 0 || strcmp(r->element[i]->str,
+		    "test:{u:42}:sessions") == 0, "key %s", r->element[i]->str);
+		ttl = admin_int("TTL %s", r->element[i]->str, NULL);
+		ck_assert_msg(ttl > 0 && ttl <= TTL, "%s: TTL %lld",
+		    r->element[i]->str, ttl);
+	}
+	freeReplyObject(r);
+}
+END_TEST
+
+START_TEST(rotation_resets_the_ttl_of_the_session_and_its_set)
+{
+	const char	*ga, *gr;
+
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(admin_int("EXPIRE %s %s", "test:{u:42}:s:sidA",
+	    "100"), 1);
+	ck_assert_int_eq(admin_int("EXPIRE %s %s", "test:{u:42}:sessions",
+	    "100"), 1);
+	ck_assert_int_eq(rotate(42, "sidA", "j1", "j2", "A2", "R2", 1000, &ga,
+	    &gr), ROTATE_OK);
+	ck_assert_int_gt(admin_int("TTL %s", "test:{u:42}:s:sidA", NULL),
+	    TTL - 10);
+	ck_assert_int_gt(admin_int("TTL %s", "test:{u:42}:sessions", NULL),
+	    TTL - 10);
+}
+END_TEST
+
+START_TEST(refresh_token_presented_again_within_grace_gets_same_tokens)
+{
+	const char	*ga, *gr;
+
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(rotate(42, "sidA", "j1", "j2", "A2", "R2", 1000, &ga,
+	    &gr), ROTATE_OK);
+	ck_assert_ptr_null(ga);
+	ck_assert_ptr_null(gr);
+	ck_assert_int_eq(rotate(42, "sidA", "j1", "j3", "A3", "R3", 1004, &ga,
+	    &gr), ROTATE_GRACE);
+	ck_assert_str_eq(ga, "A2");
+	ck_assert_str_eq(gr, "R2");
+	ck_assert_int_eq(rotate(42, "sidA", "j1", "j4", "A4", "R4",
+	    1000 + GRACE, &ga, &gr), ROTATE_GRACE);	/* last second */
+	ck_assert_str_eq(ga, "A2");
+	ck_assert_str_eq(gr, "R2");
+	/* the successor is current: it rotates */
+	ck_assert_int_eq(rotate(42, "sidA", "j2", "j5", "A5", "R5", 1011, &ga,
+	    &gr), ROTATE_OK);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"), SESSION_VALID);
+}
+END_TEST
+
+START_TEST(refresh_token_reused_after_grace_revokes_the_session)
+{
+	const char	*ga, *gr;
+
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidB", "k1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(rotate(42, "sidA", "j1", "j2", "A2", "R2", 1000, &ga,
+	    &gr), ROTATE_OK);
+	ck_assert_int_eq(rotate(42, "sidA", "j1", "j3", "A3", "R3",
+	    1000 + GRACE + 1, &ga, &gr), ROTATE_REUSE);
+	ck_assert_ptr_null(ga);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"),
+	    SESSION_REVOKED);
+	ck_assert_int_eq(admin_int("SISMEMBER %s %s", "test:{u:42}:sessions",
+	    "sidA"), 0);
+	/* the thief's successor is dead too; other devices are not */
+	ck_assert_int_eq(rotate(42, "sidA", "j2", "j4", "A4", "R4", 1012, &ga,
+	    &gr), ROTATE_INVALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidB"), SESSION_VALID);
+}
+END_TEST
+
+START_TEST(refresh_token_older_than_the_previous_one_revokes_the_session)
+{
+	const char	*ga, *gr;
+
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(rotate(42, "sidA", "j1", "j2", "A2", "R2", 1000, &ga,
+	    &gr), ROTATE_OK);
+	ck_assert_int_eq(rotate(42, "sidA", "j2", "j3", "A3", "R3", 1001, &ga,
+	    &gr), ROTATE_OK);
+	ck_assert_int_eq(rotate(42, "sidA", "j1", "j9", "A9", "R9", 1002, &ga,
+	    &gr), ROTATE_REUSE);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"),
+	    SESSION_REVOKED);
+}
+END_TEST
+
+START_TEST(unknown_refresh_token_revokes_the_session)
+{
+	const char	*ga, *gr;
+
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(rotate(42, "sidA", "forged", "j2", "A2", "R2", 1000,
+	    &ga, &gr), ROTATE_REUSE);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"),
+	    SESSION_REVOKED);
+}
+END_TEST
+
+START_TEST(refresh_without_a_session_is_invalid_and_stores_nothing)
+{
+	const char	*ga, *gr;
+	redisReply	*r;
+
+	ck_assert_int_eq(rotate(42, "gone", "j1", "j2", "A2", "R2", 1000, &ga,
+	    &gr), ROTATE_INVALID);
+	r = admin("DBSIZE");
+	ck_assert_int_eq(r->integer, 0);
+	freeReplyObject(r);
+}
+END_TEST
+
+START_TEST(sessions_survive_a_flushed_script_cache)
+{
+	const char	*ga, *gr;
+
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
+	    SESSION_VALID);
+	admin_status("SCRIPT FLUSH", NULL, NULL);
+	ck_assert_int_eq(rotate(42, "sidA", "j1", "j2", "A2", "R2", 1000, &ga,
+	    &gr), ROTATE_OK);
+	admin_status("SCRIPT FLUSH", NULL, NULL);
+	ck_assert_int_eq(session_revoke_all(rc, &cfg, 42), 1);
+}
+END_TEST
+
+START_TEST(redis_error_replies_are_unavailable_not_valid)
+{
+	const char	*ga, *gr;
+
+	admin_status("SET %s %s", "test:{u:42}:s:sidA", "not a hash");
+	ck_assert_int_eq(rotate(42, "sidA", "j1", "j2", "A2", "R2", 1000, &ga,
+	    &gr), ROTATE_UNAVAILABLE);
+	admin_status("SET %s %s", "test:{u:42}:sessions", "not a set");
+	ck_assert_int_eq(session_revoke_all(rc, &cfg, 42), -1);
+	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "sidA"), -1);
+}
+END_TEST
+
+START_TEST(full_redis_refuses_new_sessions_but_still_logs_out)
+{
+	const char	*ga, *gr;
+
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidB", "k1"),
+	    SESSION_VALID);
+	admin_status("CONFIG SET maxmemory %s", "1", NULL);
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidC", "m1"),
+	    SESSION_UNAVAILABLE);
+	ck_assert_int_eq(rotate(42, "sidA", "j1", "j2", "A2", "R2", 1000, &ga,
+	    &gr), ROTATE_UNAVAILABLE);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"), SESSION_VALID);
+	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "sidA"), 1);
+	ck_assert_int_eq(session_revoke_all(rc, &cfg, 42), 1);
+	admin_status("CONFIG SET maxmemory %s", "0", NULL);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidB"),
+	    SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidC"),
+	    SESSION_REVOKED);
+	ck_assert_int_eq(admin_int("EXISTS %s", "test:{u:42}:s:sidC", NULL),
+	    0);
+}
+END_TEST
+
+START_TEST(no_connection_means_unavailable)
+{
+	const char	*ga = "x", *gr = "x";
+
+	ck_assert_int_eq(session_create(NULL, &cfg, 42, "s", "j1"),
+	    SESSION_UNAVAILABLE);
+	ck_assert_int_eq(session_check(NULL, &cfg, 42, "s"),
+	    SESSION_UNAVAILABLE);
+	ck_assert_int_eq(session_rotate(NULL, &cfg, 42, "s", "j1", "j2", "A",
+	    "R", 1000, arena, &ga, &gr), ROTATE_UNAVAILABLE);
+	ck_assert_ptr_null(ga);
+	ck_assert_ptr_null(gr);
+	ck_assert_int_eq(session_revoke(NULL, &cfg, 42, "s"), -1);
+	ck_assert_int_eq(session_revoke_all(NULL, &cfg, 42), -1);
+}
+END_TEST
+
+START_TEST(stopped_redis_means_unavailable)
+{
+	struct redis_server	*own;
+	struct rconn		*orc;
+	char			 dir[64];
+	const char		*ga, *gr;
+
+	ck_assert_int_eq(test_tmpdir(dir, sizeof(dir)), 0);
+	ck_assert_ptr_nonnull(own = redis_server_start(dir));
+	orc = conn_new(own);
+	ck_assert_int_eq(session_create(orc, &cfg, 42, "s", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(redis_server_stop(own), 0);
+	ck_assert_int_eq(session_check(orc, &cfg, 42, "s"),
+	    SESSION_UNAVAILABLE);
+	ck_assert_int_eq(session_create(orc, &cfg, 42, "t", "j1"),
+	    SESSION_UNAVAILABLE);
+	ck_assert_int_eq(session_rotate(orc, &cfg, 42, "s", "j1", "j2", "A",
+	    "R", 1000, arena, &ga, &gr), ROTATE_UNAVAILABLE);
+	ck_assert_int_eq(session_revoke(orc, &cfg, 42, "s"), -1);
+	ck_assert_int_eq(session_revoke_all(orc, &cfg, 42), -1);
+	rconn_free(orc);
+	redis_server_free(own);
+	test_tmpdir_remove(dir);
+}
+END_TEST
+
+struct race_result {
+	int	 st;
+	char	 access[32];
+	char	 refresh[32];
+};
+
+/* A browser tab: rotates the same refresh token once the gate opens. */
+static void
+race_tab(int id, const char *sid, int gate, int out)
+{
+	struct race_result	 res;
+	struct rconn		*trc;
+	struct arena		*ta;
+	const char		*ga, *gr;
+	char			 jti[16], acc[32], ref[32], c;
+	redisReply		*r;
+
+	memset(&res, 0, sizeof(res));
+	res.st = -1;
+	trc = conn_new(srv);
+	ta = arena_new(1024);
+	if ((r = rconn_command(trc, "PING")) != NULL)	/* connected */
+		freeReplyObject(r);
+	snprintf(jti, sizeof(jti), "j2-%d", id);
+	snprintf(acc, sizeof(acc), "A-%s-%d", sid, id);
+	snprintf(ref, sizeof(ref), "R-%s-%d", sid, id);
+	if (read(gate, &c, 1) == 1) {
+		res.st = (int)session_rotate(trc, &cfg, 42, sid, "j1", jti, acc,
+		    ref, time(NULL), ta, &ga, &gr);
+		if (res.st == ROTATE_OK) {
+			ga = acc;
+			gr = ref;
+		}
+		if (res.st == ROTATE_OK || res.st == ROTATE_GRACE) {
+			snprintf(res.access, sizeof(res.access), "%s", ga);
+			snprintf(res.refresh, sizeof(res.refresh), "%s", gr);
+		}
+	}
+	(void)write(out, &res, sizeof(res));
+	rconn_free(trc);
+	arena_free(ta);
+	teardown();		/* the test's copies, for the leak checker */
+	_exit(0);
+}
+
+START_TEST(two_tabs_refreshing_at_once_end_with_the_same_tokens)
+{
+	struct race_result	 res[2];
+	char			 sid[16];
+	pid_t			 pid[2];
+	int			 gate[2], out[2], round, i, status;
+
+	for (round = 0; round < RACE_ROUNDS; round++) {
+		snprintf(sid, sizeof(sid), "race%d", round);
+		ck_assert_int_eq(session_create(rc, &cfg, 42, sid, "j1"),
+		    SESSION_VALID);
+		ck_assert_int_eq(pipe(gate), 0);
+		ck_assert_int_eq(pipe(out), 0);
+		for (i = 0; i < 2; i++) {
+			ck_assert_int_ne(pid[i] = fork(), -1);
+			if (pid[i] == 0) {
+				close(gate[1]);
+				close(out[0]);
+				race_tab(i, sid, gate[0], out[1]);
+			}
+		}
+		close(gate[0]);
+		close(out[1]);
+		usleep(20000);			/* both tabs connect */
+		ck_assert_int_eq(write(gate[1], "go", 2), 2);
+		close(gate[1]);
+		for (i = 0; i < 2; i++)
+			ck_assert_int_eq(read(out[0], &res[i], sizeof(res[i])),
+			    sizeof(res[i]));
+		close(out[0]);
+		for (i = 0; i < 2; i++) {
+			ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+			ck_assert(WIFEXITED(status));
+		}
+		ck_assert_msg((res[0].st == ROTATE_OK &&
+		    res[1].st == ROTATE_GRACE) || (res[0].st == ROTATE_GRACE &&
+		    res[1].st == ROTATE_OK), "round %d: %d and %d", round,
+		    res[0].st, res[1].st);
+		ck_assert_str_eq(res[0].access, res[1].access);
+		ck_assert_str_eq(res[0].refresh, res[1].refresh);
+		ck_assert_int_eq(session_check(rc, &cfg, 42, sid),
+		    SESSION_VALID);
+	}
+}
+END_TEST
+
+Suite *
+suite(void)
+{
+	Suite	*s = suite_create("session");
+	TCase	*tc = tcase_create("redis");
+
+	log_set_level(LOG_LEVEL_ERROR);		/* failures are expected */
+	tcase_add_unchecked_fixture(tc, server_start, server_stop);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, new_session_is_valid_until_logged_out);
+	tcase_add_test(tc, session_unknown_to_redis_is_revoked);
+	tcase_add_test(tc,
+	    second_device_stays_logged_in_when_the_first_logs_out);
+	tcase_add_test(tc, logout_all_ends_every_session_of_that_user_only);
+	tcase_add_test(tc, every_key_has_a_ttl_and_the_user_hash_tag);
+	tcase_add_test(tc, rotation_resets_the_ttl_of_the_session_and_its_set);
+	tcase_add_test(tc,
+	    refresh_token_presented_again_within_grace_gets_same_tokens);
+	tcase_add_test(tc,
+	    refresh_token_reused_after_grace_revokes_the_session);
+	tcase_add_test(tc,
+	    refresh_token_older_than_the_previous_one_revokes_the_session);
+	tcase_add_test(tc, unknown_refresh_token_revokes_the_session);
+	tcase_add_test(tc,
+	    refresh_without_a_session_is_invalid_and_stores_nothing);
+	tcase_add_test(tc, sessions_survive_a_flushed_script_cache);
+	tcase_add_test(tc, redis_error_replies_are_unavailable_not_valid);
+	tcase_add_test(tc, full_redis_refuses_new_sessions_but_still_logs_out);
+	tcase_add_test(tc, no_connection_means_unavailable);
+	tcase_add_test(tc, stopped_redis_means_unavailable);
+	tcase_add_test(tc,
+	    two_tabs_refreshing_at_once_end_with_the_same_tokens);
+	suite_add_tcase(s, tc);
+	return s;
+}

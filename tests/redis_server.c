@@ -1,0 +1,450 @@
+/*
+ * Test servers: a real redis-server started with fork and exec (no
+ * setsid, so Check's process-group kill reaches it), stopped with SIGTERM
+ * then SIGKILL, and a hung listener whose connections are never accepted.
+ * The caller owns the directory given for the server's files.
+ */
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "redis_server.h"
+
+#define REDIS_SERVER_ARGS_MAX	32	/* extra arguments */
+#define REDIS_SERVER_START_MS	5000	/* until PING answers */
+#define REDIS_SERVER_STOP_MS	5000	/* after SIGTERM, before SIGKILL */
+#define REDIS_SERVER_TRIES	5	/* fresh ports when one was taken */
+#define REDIS_SERVER_PATH_MAX	512
+#define HUNG_LISTENER_BACKLOG	64
+
+struct redis_server {
+	pid_t	 pid;		/* -1 when stopped */
+	int	 port;
+	char	 portstr[8];
+	char	 dir[REDIS_SERVER_PATH_MAX];
+	char	 logpath[REDIS_SERVER_PATH_MAX];
+	char	*password;	/* from --requirepass, or NULL */
+	char	*argv[REDIS_SERVER_ARGS_MAX + 24];
+	int	 first_extra;	/* argv index of the first extra argument */
+	int	 nextra;
+};
+
+struct hung_listener {
+	int	 fd;
+	int	 port;
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec	 ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static int
+bind_loopback(int port, int *fdp)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int			 fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+		close(fd);
+		return -1;
+	}
+	*fdp = fd;
+	return ntohs(sin.sin_port);
+}
+
+/* A 127.0.0.1 port nobody listened on a moment ago, or -1. */
+int
+test_free_port(void)
+{
+	int	 fd, port;
+
+	if ((port = bind_loopback(0, &fd)) == -1)
+		return -1;
+	close(fd);
+	return port;
+}
+
+/*
+ * Creates a fresh directory /tmp/mockpie-test-XXXXXX and writes its path
+ * into buf: 0, or -1.
+ */
+int
+test_tmpdir(char *buf, size_t len)
+{
+	if (snprintf(buf, len, "/tmp/mockpie-test-XXXXXX") >= (int)len)
+		return -1;
+	return mkdtemp(buf) == NULL ? -1 : 0;
+}
+
+/* Removes a directory made by test_tmpdir() and the files in it. */
+void
+test_tmpdir_remove(const char *dir)
+{
+	char		 path[REDIS_SERVER_PATH_MAX];
+	struct dirent	*de;
+	DIR		*d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) <
+		    (int)sizeof(path))
+			unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/*
+ * Whether something on the port answers PING as Redis does (+PONG, or
+ * -NOAUTH when a password is required): 1, or 0.
+ */
+static int
+answers_ping(int port)
+{
+	struct sockaddr_in	 sin;
+	struct timeval		 tv = { 0, 200000 };
+	char			 buf[64];
+	ssize_t			 n;
+	int			 fd, ok = 0;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		goto done;
+	if (send(fd, "PING\r\n", 6, MSG_NOSIGNAL) != 6)
+		goto done;
+	if ((n = recv(fd, buf, sizeof(buf) - 1, 0)) <= 0)
+		goto done;
+	buf[n] = '\0';
+	ok = strncmp(buf, "+PONG", 5) == 0 || strncmp(buf, "-NOAUTH", 7) == 0;
+done:
+	close(fd);
+	return ok;
+}
+
+static void
+close_inherited_fds(void)
+{
+	long	 fd, max;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
+		return;
+#endif
+	if ((max = sysconf(_SC_OPEN_MAX)) < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		close((int)fd);
+}
+
+/* Forks and execs redis-server on srv->port: 0 once PING answers, or -1. */
+static int
+spawn(struct redis_server *srv)
+{
+	sigset_t	 none;
+	long long	 deadline;
+	pid_t		 pid;
+	int		 status, fd;
+
+	snprintf(srv->portstr, sizeof(srv->portstr), "%d", srv->port);
+	if ((pid = fork()) == -1) {
+		fprintf(stderr, "redis_server: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		/* only async-signal-safe calls until exec */
+		if ((fd = open("/dev/null", O_RDONLY)) != -1)
+			dup2(fd, STDIN_FILENO);
+		if ((fd = open(srv->logpath, O_WRONLY | O_CREAT | O_APPEND,
+		    0600)) != -1) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		close_inherited_fds();
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(srv->argv[0], srv->argv);
+		_exit(127);
+	}
+	srv->pid = pid;
+	deadline = now_ms() + REDIS_SERVER_START_MS;
+	while (now_ms() < deadline) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			srv->pid = -1;	/* port taken, or no redis-server */
+			return -1;
+		}
+		if (answers_ping(srv->port))
+			return 0;
+		sleep_ms(10);
+	}
+	fprintf(stderr, "redis_server: no answer on port %d\n", srv->port);
+	redis_server_stop(srv);
+	return -1;
+}
+
+/*
+ * Starts redis-server on a free 127.0.0.1 port with its files (log,
+ * nothing persisted) in dir, plus extra_args (NULL-terminated, may be
+ * NULL), and waits until it answers PING.  Returns the server, which the
+ * caller frees with redis_server_free(), or NULL.
+ */
+struct redis_server *
+redis_server_start_args(const char *dir, const char *const *extra)
+{
+	struct redis_server	*srv;
+	const char		*bin;
+	int			 i, n, try;
+
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return NULL;
+	srv->pid = -1;
+	if (snprintf(srv->dir, sizeof(srv->dir), "%s", dir) >=
+	    (int)sizeof(srv->dir) || snprintf(srv->logpath,
+	    sizeof(srv->logpath), "%s/redis.log", dir) >=
+	    (int)sizeof(srv->logpath))
+		goto fail;
+	if ((bin = getenv("REDIS_SERVER")) == NULL || *bin == '\0')
+		bin = "redis-server";
+	n = 0;
+	srv->argv[n++] = (char *)bin;
+	srv->argv[n++] = (char *)"--port";
+	srv->argv[n++] = srv->portstr;
+	srv->argv[n++] = (char *)"--bind";
+	srv->argv[n++] = (char *)"127.0.0.1";
+	srv->argv[n++] = (char *)"--dir";
+	srv->argv[n++] = srv->dir;
+	srv->argv[n++] = (char *)"--save";
+	srv->argv[n++] = (char *)"";
+	srv->argv[n++] = (char *)"--appendonly";
+	srv->argv[n++] = (char *)"no";
+	srv->argv[n++] = (char *)"--daemonize";
+	srv->argv[n++] = (char *)"no";
+	srv->argv[n++] = (char *)"--logfile";
+	srv->argv[n++] = (char *)"";
+	srv->argv[n++] = (char *)"--loglevel";
+	srv->argv[n++] = (char *)"warning";
+	srv->first_extra = n;
+	for (i = 0; extra != NULL && extra[i] != NULL; i++) {
+		if (i >= REDIS_SERVER_ARGS_MAX)
+			goto fail;
+		if ((srv->argv[n + i] = strdup(extra[i])) == NULL)
+			goto fail;
+		srv->nextra++;
+		if (strcmp(extra[i], "--requirepass") == 0 &&
+		    extra[i + 1] != NULL && srv->password == NULL &&
+		    (srv->password = strdup(extra[i + 1])) == NULL)
+			goto fail;
+	}
+	srv->argv[n + i] = NULL;
+	for (try = 0; try < REDIS_SERVER_TRIES; try++) {
+		if ((srv->port = test_free_port()) == -1)
+			goto fail;
+		if (spawn(srv) == 0)
+			return srv;
+	}
+	fprintf(stderr, "redis_server: cannot start %s (see %s)\n", bin,
+	    srv->logpath);
+fail:
+	redis_server_free(srv);
+	return NULL;
+}
+
+/* Like redis_server_start_args() with no extra arguments. */
+struct redis_server *
+redis_server_start(const char *dir)
+{
+	return redis_server_start_args(dir, NULL);
+}
+
+int
+redis_server_port(const struct redis_server *srv)
+{
+	return srv->port;
+}
+
+/* Writes redis://127.0.0.1:PORT (no password) into buf. */
+void
+redis_server_url(const struct redis_server *srv, char *buf, size_t len)
+{
+	snprintf(buf, len, "redis://127.0.0.1:%d", srv->port);
+}
+
+/*
+ * A plain hiredis client for test setup and inspection, authenticated
+ * when the server requires a password, with 2 s timeouts.  Returns a
+ * context the caller frees with redisFree(), or NULL.
+ */
+redisContext *
+redis_server_client(const struct redis_server *srv)
+{
+	struct timeval	 tv = { 2, 0 };
+	redisContext	*c;
+	redisReply	*r;
+
+	if ((c = redisConnectWithTimeout("127.0.0.1", srv->port, tv)) ==
+	    NULL)
+		return NULL;
+	if (c->err || redisSetTimeout(c, tv) != REDIS_OK)
+		goto fail;
+	if (srv->password != NULL) {
+		r = redisCommand(c, "AUTH %s", srv->password);
+		if (r == NULL || r->type != REDIS_REPLY_STATUS) {
+			if (r != NULL)
+				freeReplyObject(r);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	return c;
+fail:
+	redisFree(c);
+	return NULL;
+}
+
+/*
+ * Stops the server: SIGTERM, then SIGKILL after 5 s.  0 once it is gone,
+ * -1 if it could not be waited for.  The server can be restarted.
+ */
+int
+redis_server_stop(struct redis_server *srv)
+{
+	long long	 deadline;
+	pid_t		 w;
+	int		 status;
+
+	if (srv == NULL || srv->pid <= 0)
+		return 0;
+	kill(srv->pid, SIGTERM);
+	deadline = now_ms() + REDIS_SERVER_STOP_MS;
+	while ((w = waitpid(srv->pid, &status, WNOHANG)) == 0 &&
+	    now_ms() < deadline)
+		sleep_ms(5);
+	if (w == 0) {
+		kill(srv->pid, SIGKILL);
+		while ((w = waitpid(srv->pid, &status, 0)) == -1 &&
+		    errno == EINTR)
+			;
+	}
+	srv->pid = -1;
+	return w == -1 ? -1 : 0;
+}
+
+/* Starts the server again on the same port: 0, or -1. */
+int
+redis_server_restart(struct redis_server *srv)
+{
+	int	 try;
+
+	redis_server_stop(srv);
+	for (try = 0; try < REDIS_SERVER_TRIES; try++) {
+		if (spawn(srv) == 0)
+			return 0;
+		sleep_ms(50);
+	}
+	return -1;
+}
+
+/* Stops the server if it runs and frees it; takes NULL. */
+void
+redis_server_free(struct redis_server *srv)
+{
+	int	 i;
+
+	if (srv == NULL)
+		return;
+	redis_server_stop(srv);
+	for (i = 0; i < srv->nextra; i++)
+		free(srv->argv[srv->first_extra + i]);
+	free(srv->password);
+	free(srv);
+}
+
+/*
+ * A fake Redis: a 127.0.0.1 socket that listens and never accepts, so
+ * the kernel completes the handshake and nothing ever answers.  Returns
+ * it, freed with hung_listener_stop(), or NULL.
+ */
+struct hung_listener *
+hung_listener_start(void)
+{
+	struct hung_listener	*hl;
+
+	if ((hl = calloc(1, sizeof(*hl))) == NULL)
+		return NULL;
+	if ((hl->port = bind_loopback(0, &hl->fd)) == -1) {
+		free(hl);
+		return NULL;
+	}
+	if (listen(hl->fd, HUNG_LISTENER_BACKLOG) == -1) {
+		close(hl->fd);
+		free(hl);
+		return NULL;
+	}
+	return hl;
+}
+
+int
+hung_listener_port(const struct hung_listener *hl)
+{
+	return hl->port;
+}
+
+/* Closes the listener and frees it; takes NULL. */
+void
+hung_listener_stop(struct hung_listener *hl)
+{
+	if (hl == NULL)
+		return;
+	close(hl->fd);
+	free(hl);
+}

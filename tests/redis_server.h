@@ -1,0 +1,36 @@
+/*
+ * A real redis-server for tests, on a free 127.0.0.1 port, and a fake
+ * Redis that accepts connections and never answers.  The server is a
+ * forked child in the caller's process group, so Check's kill of the
+ * group on a timeout takes it down too.  Stop or restart a server only
+ * from the process that started it (the one that can wait for it).
+ */
+#ifndef MOCKPIE_REDIS_SERVER_H
+#define MOCKPIE_REDIS_SERVER_H
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+struct redis_server;
+struct hung_listener;
+
+struct redis_server	*redis_server_start(const char *);
+struct redis_server	*redis_server_start_args(const char *,
+			    const char *const *);
+int			 redis_server_port(const struct redis_server *);
+void			 redis_server_url(const struct redis_server *, char *,
+			    size_t);
+redisContext		*redis_server_client(const struct redis_server *);
+int			 redis_server_stop(struct redis_server *);
+int			 redis_server_restart(struct redis_server *);
+void			 redis_server_free(struct redis_server *);
+int			 test_free_port(void);
+int			 test_tmpdir(char *, size_t);
+void			 test_tmpdir_remove(const char *);
+
+struct hung_listener	*hung_listener_start(void);
+int			 hung_listener_port(const struct hung_listener *);
+void			 hung_listener_stop(struct hung_listener *);
+
+#endif

@@ -25,6 +25,7 @@ struct rconn {
 	long long		 retry_at_ms;	/* no connect attempt before */
 	long			 backoff_ms;
 	unsigned long		 failures;
+	int			 down;		/* failed since last answer */
 	char			 error[RCONN_ERROR_MAX];
 };
 
@@ -82,7 +83,8 @@ percent_decode(char *s)
 			*w++ = *s;
 			continue;
 		}
-		if ((hi = hexval(s[1])) < 0 || (lo = hexval(s[2])) < 0)
+		if ((hi = hexval(s[1])) < 0 || (lo = hexval(s[2])) < 0 ||
+		    (hi | lo) == 0)	/* %00 would cut the secret short */
 			return -1;
 		*w++ = (char)(hi << 4 | lo);
 		s += 2;
@@ -142,7 +144,8 @@ rconn_url_parse(const char *url, struct rconn_url *u, const char **why)
 		return *why = "URL must start with redis:// or unix://", -1;
 	p = url + 8;
 	end = p + strcspn(p, "/");
-	if ((at = memchr(p, '@', (size_t)(end - p))) != NULL) {
+	/* the last @: a raw @ in the password must not leak into host */
+	if ((at = memrchr(p, '@', (size_t)(end - p))) != NULL) {
 		colon = memchr(p, ':', (size_t)(at - p));
 		if (colon == NULL)	/* redis://password@host, as redis-cli */
 			colon = p - 1;
@@ -215,8 +218,6 @@ rconn_free(struct rconn *rc)
 void
 rconn_drop(struct rconn *rc, const char *why)
 {
-	int	 was_up = rc->c != NULL;
-
 	if (rc->c != NULL) {
 		redisFree(rc->c);
 		rc->c = NULL;
@@ -229,11 +230,28 @@ rconn_drop(struct rconn *rc, const char *why)
 	rc->retry_at_ms = now_ms() + rc->backoff_ms;
 	snprintf(rc->error, sizeof(rc->error), "%s", why);
 	/* one warning per outage, then one line per attempt at debug */
-	if (was_up || rc->failures == 1 || rc->backoff_ms < rc->cfg.backoff_max_ms)
+	if (!rc->down)
 		log_warnx("redis unavailable: %s (next attempt in %ld ms)",
 		    why, rc->backoff_ms);
 	else
-		log_debug("redis still unavailable: %s", why);
+		log_debug("redis still unavailable: %s (next attempt in "
+		    "%ld ms)", why, rc->backoff_ms);
+	rc->down = 1;
+}
+
+/*
+ * Redis answered: the outage, if any, is over.  A TCP connect alone does
+ * not count, since a hung Redis accepts and never answers.
+ */
+static void
+rconn_answered(struct rconn *rc)
+{
+	if (!rc->down)
+		return;
+	rc->down = 0;
+	rc->backoff_ms = 0;
+	rc->error[0] = '\0';
+	log_info("redis connected again");
 }
 
 static int
@@ -282,10 +300,6 @@ rconn_connect(struct rconn *rc)
 		snprintf(why, sizeof(why), "SELECT %d refused", u->db);
 		goto fail;
 	}
-	if (rc->failures > 0 && rc->backoff_ms > 0)
-		log_info("redis connected again");
-	rc->backoff_ms = 0;
-	rc->error[0] = '\0';
 	return 0;
 fail:
 	rconn_drop(rc, why);
@@ -317,7 +331,8 @@ checked(struct rconn *rc, void *reply)
 		snprintf(why, sizeof(why), "%s", rc->c->errstr[0] ?
 		    rc->c->errstr : "no reply");
 		rconn_drop(rc, why);
-	}
+	} else
+		rconn_answered(rc);
 	return reply;
 }
 

@@ -1,8 +1,9 @@
 /*
  * JWT issue and verify (SPEC 3) on libjwt 1.10.2, which checks the
  * signature and nothing else: the algorithm is pinned and every claim is
- * checked here (PITFALLS libjwt).  Claims are read with json-c from the
- * payload libjwt verified.  Session liveness is session's business.
+ * checked here (PITFALLS libjwt).  Claims are read with libjwt's typed
+ * getters from the payload it verified.  Session liveness is session's
+ * business.
  */
 #include <errno.h>
 #include <limits.h>
@@ -10,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
 #include <jwt.h>
 #include <sodium.h>
 
@@ -20,7 +20,6 @@
 #define TOKEN_ID_BYTES		16		/* 128 random bits */
 #define TOKEN_TTL_MAX		(366L * 24 * 3600)	/* one year */
 #define TOKEN_LEEWAY_MAX	3600L		/* one hour */
-#define TOKEN_JSON_DEPTH	8		/* our payload is flat */
 
 /* The base64url alphabet (RFC 4648 5), without padding. */
 static int
@@ -193,39 +192,36 @@ fail:
 	return NULL;
 }
 
-/* The claim name's value when it is a JSON string without NUL, else NULL. */
+/*
+ * The claim's value when it is a JSON string, else NULL (jwt_get_grant
+ * gives NULL for other types; jansson refuses "\u0000" when parsing).
+ */
 static const char *
-token_claim_str(struct json_object *claims, const char *name, size_t *lenp)
+token_claim_str(jwt_t *jwt, const char *name, size_t *lenp)
 {
-	struct json_object	*v;
-	const char		*s;
-	size_t			 len;
+	const char	*s;
 
-	if (!json_object_object_get_ex(claims, name, &v) ||
-	    !json_object_is_type(v, json_type_string))
+	if ((s = jwt_get_grant(jwt, name)) == NULL)
 		return NULL;
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
-	if (s == NULL || strlen(s) != len)	/* "\u0000" inside */
-		return NULL;
-	*lenp = len;
+	*lenp = strlen(s);
 	return s;
 }
 
 /*
- * 0 and *val when the claim is a JSON integer, not a string or a real
- * (jwt_get_grant_int would read those as 0).  libjwt's parser refuses
- * integers beyond int64, so the value is exact.
+ * 0 and *val when the claim is a positive JSON integer.  jwt_get_grant_int
+ * reads a string or a real as 0 and a missing claim as -1 with ENOENT:
+ * none of them is a positive time, so all are refused here.
  */
 static int
-token_claim_int(struct json_object *claims, const char *name, long long *val)
+token_claim_time(jwt_t *jwt, const char *name, long long *val)
 {
-	struct json_object	*v;
+	long	 v;
 
-	if (!json_object_object_get_ex(claims, name, &v) ||
-	    !json_object_is_type(v, json_type_int))
+	errno = 0;
+	v = jwt_get_grant_int(jwt, name);
+	if (errno != 0 || v <= 0)
 		return -1;
-	*val = (long long)json_object_get_int64(v);
+	*val = v;
 	return 0;
 }
 
@@ -252,19 +248,17 @@ token_parse_sub(const char *s, size_t len, long long *val)
 /* The reason the claims fail, or NULL when they are those of a good token. */
 static const char *
 token_check_claims(const struct token_config *cfg, enum token_type want,
-    struct json_object *claims, time_t now, struct token *out)
+    jwt_t *claims, time_t now, struct token *out)
 {
 	const char	*s;
 	size_t		 len;
 	long long	 exp, iat, sub;
 
-	if (!json_object_is_type(claims, json_type_object))
-		return "token payload is not an object";
-	if (token_claim_int(claims, "exp", &exp) == -1)
+	if (token_claim_time(claims, "exp", &exp) == -1)
 		return "token exp missing or not an integer";
 	if (exp <= (long long)now - cfg->leeway)
 		return "token expired";
-	if (token_claim_int(claims, "iat", &iat) == -1)
+	if (token_claim_time(claims, "iat", &iat) == -1)
 		return "token iat missing or not an integer";
 	if (iat > (long long)now + cfg->leeway)
 		return "token issued in the future";
@@ -301,12 +295,9 @@ int
 token_verify(const struct token_config *cfg, enum token_type want,
     const char *str, time_t now, struct token *out)
 {
-	jwt_t			*jwt = NULL;
-	char			*payload = NULL;
-	struct json_tokener	*tok = NULL;
-	struct json_object	*claims = NULL;
-	const char		*why, *alg;
-	size_t			 len, plen;
+	jwt_t		*jwt = NULL;
+	const char	*why, *alg;
+	size_t		 len;
 
 	memset(out, 0, sizeof(*out));
 	if (token_config_check(cfg, &why) == -1)	/* never key_len 0 */
@@ -335,32 +326,13 @@ token_verify(const struct token_config *cfg, enum token_type want,
 	if (jwt_get_alg(jwt) != cfg->alg || alg == NULL ||
 	    strcmp(alg, jwt_alg_str(cfg->alg)) != 0)
 		goto fail;
-	why = "token payload invalid";
-	if ((payload = jwt_get_grants_json(jwt, NULL)) == NULL)
+	/* read with libjwt's typed getters: no second parse on the hot path */
+	if ((why = token_check_claims(cfg, want, jwt, now, out)) != NULL)
 		goto fail;
-	plen = strlen(payload);
-	if ((tok = json_tokener_new_ex(TOKEN_JSON_DEPTH)) == NULL)
-		goto fail;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
-	claims = json_tokener_parse_ex(tok, payload, (int)plen);
-	if (claims == NULL ||
-	    json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != plen)
-		goto fail;
-	if ((why = token_check_claims(cfg, want, claims, now, out)) != NULL)
-		goto fail;
-	json_object_put(claims);
-	json_tokener_free(tok);
-	free(payload);
 	jwt_free(jwt);
 	return 0;
 fail:
-	json_object_put(claims);	/* each harmless on NULL */
-	if (tok != NULL)
-		json_tokener_free(tok);
-	free(payload);
-	jwt_free(jwt);
+	jwt_free(jwt);		/* harmless on NULL */
 	memset(out, 0, sizeof(*out));
 	out->why = why;
 	return -1;

@@ -547,7 +547,8 @@ START_TEST(payload_that_is_a_json_array_is_refused)
 
 	craft(tok, sizeof(tok), HDR_HS256, "[\"iss\",\"mockpie\"]", MAC_HS256,
 	    SECRET);
-	assert_refused(TOKEN_ACCESS, tok, "token payload is not an object");
+	/* libjwt decodes an array payload; no claim can be read from it */
+	assert_refused(TOKEN_ACCESS, tok, "token exp missing or not an integer");
 	craft(tok, sizeof(tok), HDR_HS256, "42", MAC_HS256, SECRET);
 	assert_refused(TOKEN_ACCESS, tok, NULL);
 }

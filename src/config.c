@@ -41,6 +41,17 @@ static const struct config_key config_keys[] = {
 	{ "max_requests",		T_LONG,	OFF(max_requests), 0, 0, LONG_MAX },
 	{ "request_timeout",		T_INT,	OFF(request_timeout), 0, 1, 3600 },
 	{ "shutdown_timeout",		T_INT,	OFF(shutdown_timeout), 0, 1, 3600 },
+	{ "slow_request_ms",		T_INT,	OFF(slow_request_ms), 0, 1,
+	    3600000 },
+	{ "crash_threshold",		T_INT,	OFF(crash_threshold), 0, 1, 10000 },
+	{ "crash_interval",		T_INT,	OFF(crash_interval), 0, 1, 3600 },
+	{ "listen_mode",		T_SPECIAL, 0, 0, 0, 0 },
+	{ "listen_owner",		T_STR,	STR(listen_owner), 0, 0 },
+	{ "listen_group",		T_STR,	STR(listen_group), 0, 0 },
+	{ "rlimit_nofile",		T_LONG,	OFF(rlimit_nofile), 0, 0, 1048576 },
+	{ "rlimit_core",		T_LONG,	OFF(rlimit_core), 0, -1,
+	    LONG_MAX },
+	{ "status_enabled",		T_BOOL,	OFF(status_enabled), 0, 0, 1 },
 	{ "log_level",			T_SPECIAL, 0, 0, 0, 0 },
 	{ "body_limit",			T_SIZE,	OFF(body_limit), 0, 1024,
 	    16 * 1024 * 1024 },
@@ -97,6 +108,12 @@ config_defaults(struct config *c)
 	c->max_requests = 10000;
 	c->request_timeout = 30;
 	c->shutdown_timeout = 10;
+	c->slow_request_ms = 1000;
+	c->crash_threshold = 5;
+	c->crash_interval = 10;
+	c->listen_mode = 0660;		/* only nginx's group (PITFALLS) */
+	c->rlimit_core = -1;
+	c->status_enabled = 1;
 	c->log_level = LOG_LEVEL_INFO;
 	c->body_limit = 64 * 1024;
 	c->cors_max_age = 600;
@@ -242,11 +259,21 @@ static int
 set_special(struct config *c, const char *key, const char *v)
 {
 	long long	 n;
+	char		*end;
 
 	if (strcmp(key, "log_level") == 0)
 		return log_level_parse(v, &c->log_level);
 	if (strcmp(key, "cors_origins") == 0)
 		return set_origins(c, v);
+	if (strcmp(key, "listen_mode") == 0) {	/* octal, as chmod */
+		errno = 0;
+		n = strtoll(v, &end, 8);
+		if (errno != 0 || end == v || *end != '\0' || n < 0 ||
+		    n > 0777)
+			return -1;
+		c->listen_mode = (int)n;
+		return 0;
+	}
 	if (strcmp(key, "password_opslimit") == 0) {
 		if (parse_ll(v, 1, 64, &n) == -1)
 			return -1;
@@ -491,6 +518,29 @@ validate(struct config *c, char *err, size_t errlen)
 	if (c->redis.backoff_min_ms > c->redis.backoff_max_ms) {
 		snprintf(err, errlen, "redis_backoff_min_ms: greater than "
 		    "redis_backoff_max_ms");
+		return -1;
+	}
+	/* issue 4: timeouts that contradict each other */
+	if (c->slow_request_ms >= c->request_timeout * 1000) {
+		snprintf(err, errlen, "slow_request_ms: must be below "
+		    "request_timeout (%d s)", c->request_timeout);
+		return -1;
+	}
+	if (c->redis.command_timeout_ms >= c->request_timeout * 1000 ||
+	    c->redis.connect_timeout_ms >= c->request_timeout * 1000) {
+		snprintf(err, errlen, "redis_command_timeout_ms: Redis "
+		    "timeouts must be below request_timeout (%d s)",
+		    c->request_timeout);
+		return -1;
+	}
+	if ((long)c->database_busy_timeout_ms >= c->request_timeout * 1000L) {
+		snprintf(err, errlen, "database_busy_timeout_ms: must be below "
+		    "request_timeout (%d s)", c->request_timeout);
+		return -1;
+	}
+	if (c->refresh_reuse_grace >= c->refresh_token_ttl) {
+		snprintf(err, errlen, "refresh_reuse_grace: must be below "
+		    "refresh_token_ttl");
 		return -1;
 	}
 	if (c->refresh_token_ttl < c->access_token_ttl) {

@@ -27,6 +27,15 @@ struct config {
 	long		 max_requests;
 	int		 request_timeout;
 	int		 shutdown_timeout;
+	int		 slow_request_ms;
+	int		 crash_threshold;
+	int		 crash_interval;
+	int		 listen_mode;
+	char		 listen_owner[64];
+	char		 listen_group[64];
+	long		 rlimit_nofile;		/* 0: leave as inherited */
+	long		 rlimit_core;		/* -1: leave as inherited */
+	int		 status_enabled;
 	enum log_level	 log_level;
 
 	/* requests */

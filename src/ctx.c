@@ -30,6 +30,8 @@ ctx_init(struct ctx *ctx, struct arena *arena, FCGX_Request *req,
 	ctx->config = deps->config;
 	ctx->users = deps->users;
 	ctx->passlist = deps->passlist;
+	ctx->scoreboard = deps->scoreboard;
+	ctx->slot = deps->slot;
 	ctx->rconn_ = deps->rconn;
 	ctx->now = time(NULL);
 	ctx->status = 200;

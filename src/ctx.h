@@ -16,6 +16,8 @@ struct config;
 struct body;
 struct passlist;
 struct rconn;
+struct scoreboard;
+struct slot;
 struct users;
 
 #define CTX_REQID_MAX		32
@@ -27,6 +29,8 @@ struct ctx_deps {
 	struct rconn		*rconn;
 	struct users		*users;
 	const struct passlist	*passlist;
+	struct scoreboard	*scoreboard;	/* NULL outside the pool */
+	struct slot		*slot;		/* this worker's */
 };
 
 struct ctx {
@@ -34,6 +38,8 @@ struct ctx {
 	const struct config	*config;
 	struct users		*users;
 	const struct passlist	*passlist;
+	struct scoreboard	*scoreboard;
+	struct slot		*slot;
 	FCGX_Request		*req;
 
 	const char		*method;

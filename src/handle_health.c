@@ -17,6 +17,7 @@
 #include "rconn.h"
 #include "reply.h"
 #include "router.h"
+#include "scoreboard.h"
 #include "users.h"
 
 #define HEALTH_KEY_TTL_MS	10000
@@ -136,6 +137,28 @@ add_database(struct ctx *ctx, struct json_object *o)
 	return ok;
 }
 
+/* The pool's state (issue 4): degraded while workers crash-loop. */
+static int
+add_pool(struct ctx *ctx, struct json_object *o)
+{
+	const struct scoreboard	*sb = ctx->scoreboard;
+	struct json_object	*p;
+	int			 i, live = 0;
+
+	if (sb == NULL)
+		return 1;
+	for (i = 0; i < SCOREBOARD_SLOTS; i++)
+		if (sb->slots[i].pid != 0)
+			live++;
+	p = jsonh_object();
+	jsonh_add_str(p, "status", sb->crash_loop ? "degraded" : "ok");
+	jsonh_add_int(p, "workers", live);
+	jsonh_add_int(p, "workers_wanted", sb->workers_wanted);
+	jsonh_add(p, "crash_loop", json_object_new_boolean(sb->crash_loop));
+	jsonh_add(o, "pool", p);
+	return !sb->crash_loop;
+}
+
 /* GET /health[?ready=1] (SPEC 2). */
 static int
 handle_health(struct ctx *ctx)
@@ -148,6 +171,7 @@ handle_health(struct ctx *ctx)
 	jsonh_add_str(o, "status", "ok");	/* placeholder keeps key order */
 	healthy = add_redis(ctx, o);
 	healthy &= add_database(ctx, o);
+	healthy &= add_pool(ctx, o);
 	jsonh_add_str(o, "status", healthy ? "ok" : "degraded");
 	jsonh_add_time(o, "timestamp", ctx->now);
 	rc = reply_json(ctx, !healthy && ready != NULL &&

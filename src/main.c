@@ -102,8 +102,7 @@ main(int argc, char *argv[])
 	log_set_level(cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);	/* PITFALLS: hiredis */
 	if (cfg.listen[0] != '\0') {
-		if ((fd = master_listen(cfg.listen, cfg.listen_backlog, err,
-		    sizeof(err))) == -1) {
+		if ((fd = master_listen(&cfg, err, sizeof(err))) == -1) {
 			log_errorx("%s", err);
 			config_fini(&cfg);
 			return 1;

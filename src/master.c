@@ -9,18 +9,22 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -30,9 +34,7 @@
 #include "worker.h"
 
 #define MASTER_TICK_MS		100
-#define RESPAWN_DELAY_MAX_MS	5000
-#define FAST_DEATH_MS		1000	/* a worker dying sooner is looping */
-#define READY_WAIT_MS		5000	/* a reload waits this long per worker */
+#define RESPAWN_DELAY_MAX_MS	60000
 
 enum master_state { MASTER_RUNNING, MASTER_RELOADING, MASTER_STOPPING };
 
@@ -46,6 +48,9 @@ struct master {
 	long long		 stop_deadline_ms;
 	long long		 respawn_at_ms;	/* crash-loop back-off */
 	long			 respawn_delay_ms;
+	long long		 crash_window_ms;
+	long long		 last_crash_ms;
+	int			 crashes;	/* in the current window */
 	unsigned long		 spawned;
 };
 
@@ -98,13 +103,50 @@ signals_reset_in_child(void)
 	close(sigpipe_fds[1]);
 }
 
+/* Gives the unix socket to listen_owner/listen_group (nginx's group). */
+static int
+socket_chown(const char *path, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	uid_t		 uid = (uid_t)-1;
+	gid_t		 gid = (gid_t)-1;
+
+	if (cfg->listen_owner[0] != '\0') {
+		if ((pw = getpwnam(cfg->listen_owner)) == NULL) {
+			snprintf(err, errlen, "listen_owner: no user %s",
+			    cfg->listen_owner);
+			return -1;
+		}
+		uid = pw->pw_uid;
+	}
+	if (cfg->listen_group[0] != '\0') {
+		if ((gr = getgrnam(cfg->listen_group)) == NULL) {
+			snprintf(err, errlen, "listen_group: no group %s",
+			    cfg->listen_group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    chown(path, uid, gid) == -1) {
+		snprintf(err, errlen, "listen: chown %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * Opens the listening socket for addr: "unix:/path" (mode 0660, a stale
- * socket file replaced) or "host:port".  The fd, or -1 with err set.
+ * Opens the listening socket for cfg->listen: "unix:/path" (listen_mode,
+ * owner and group; a stale socket file replaced) or "host:port", with
+ * listen_backlog.  The fd, or -1 with err set.
  */
 int
-master_listen(const char *addr, int backlog, char *err, size_t errlen)
+master_listen(const struct config *cfg, char *err, size_t errlen)
 {
+	const char		*addr = cfg->listen;
 	struct sockaddr_un	 sun;
 	struct addrinfo		 hints, *res = NULL;
 	char			 host[256];
@@ -124,8 +166,12 @@ master_listen(const char *addr, int backlog, char *err, size_t errlen)
 			goto syserr;
 		(void)unlink(path);
 		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-		    chmod(path, 0660) == -1)	/* only nginx's group */
+		    chmod(path, (mode_t)cfg->listen_mode) == -1)
 			goto syserr;
+		if (socket_chown(path, cfg, err, errlen) == -1) {
+			close(fd);
+			return -1;
+		}
 	} else {
 		if ((colon = strrchr(addr, ':')) == NULL ||
 		    (size_t)(colon - addr) >= sizeof(host)) {
@@ -152,7 +198,7 @@ master_listen(const char *addr, int backlog, char *err, size_t errlen)
 		freeaddrinfo(res);
 		res = NULL;
 	}
-	if (listen(fd, backlog) == -1)
+	if (listen(fd, cfg->listen_backlog) == -1)
 		goto syserr;
 	return fd;
 syserr:
@@ -227,7 +273,7 @@ spawn(struct master *m)
 		return -1;
 	case 0:
 		signals_reset_in_child();
-		worker_run(m->config, m->listen_fd, s,
+		worker_run(m->config, m->listen_fd, m->sb, s,
 		    (unsigned long)(m->spawned % 16) *
 		    (unsigned long)(m->config->max_requests / 64));
 		/* NOTREACHED */
@@ -255,13 +301,54 @@ signal_generation(struct master *m, int sig, int old_only)
 	}
 }
 
+static enum exit_cause
+exit_cause(const struct master *m, const struct slot *s, int status)
+{
+	if (s->timed_out)
+		return EXIT_TIMEOUT;
+	if (WIFSIGNALED(status))	/* SIGKILL after the stop grace too */
+		return s->state == SLOT_STOPPING ? EXIT_STOPPED : EXIT_CRASHED;
+	if (WEXITSTATUS(status) != 0)
+		return EXIT_FAILED;
+	return s->state == SLOT_STOPPING || m->state == MASTER_STOPPING ?
+	    EXIT_STOPPED : EXIT_RECYCLED;
+}
+
+/*
+ * Crash loop (issue 4): more than crash_threshold abnormal exits within
+ * crash_interval slow respawning down (doubling, up to a minute) until a
+ * crash_interval passes without one.  The master itself stays up.
+ */
+static void
+count_crash(struct master *m, long long now)
+{
+	if (now - m->crash_window_ms > (long long)m->config->crash_interval *
+	    1000) {
+		m->crash_window_ms = now;
+		m->crashes = 0;
+	}
+	m->last_crash_ms = now;
+	if (++m->crashes <= m->config->crash_threshold)
+		return;
+	m->respawn_delay_ms = m->respawn_delay_ms == 0 ? 500 :
+	    m->respawn_delay_ms * 2;
+	if (m->respawn_delay_ms > RESPAWN_DELAY_MAX_MS)
+		m->respawn_delay_ms = RESPAWN_DELAY_MAX_MS;
+	m->respawn_at_ms = now + m->respawn_delay_ms;
+	m->sb->crash_loop = 1;
+	log_errorx("CRASH LOOP: %d workers died abnormally within %d s; "
+	    "next respawn in %ld ms", m->crashes, m->config->crash_interval,
+	    m->respawn_delay_ms);
+}
+
 static void
 reap(struct master *m)
 {
 	struct slot	*s;
 	long long	 now = scoreboard_now_ms(), lived;
+	enum exit_cause	 cause;
 	pid_t		 pid;
-	int		 status, i, abnormal;
+	int		 status, i;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		s = NULL;
@@ -271,30 +358,31 @@ reap(struct master *m)
 		if (s == NULL)
 			continue;
 		lived = now - s->started_ms;
-		abnormal = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+		cause = exit_cause(m, s, status);
+		m->sb->exits[cause]++;
+		m->sb->retired_requests += s->requests;
 		if (WIFSIGNALED(status))
-			log_warnx("worker %ld killed by %s (%d) after %lld ms, "
-			    "%lu requests", (long)pid, signame(WTERMSIG(status)),
-			    WTERMSIG(status), lived, s->requests);
-		else if (abnormal)
-			log_warnx("worker %ld exited with status %d after "
-			    "%lld ms", (long)pid, WEXITSTATUS(status), lived);
+			log_warnx("worker %ld ended (%s) by %s after %lld ms, "
+			    "%lu requests", (long)pid,
+			    scoreboard_exit_name(cause),
+			    signame(WTERMSIG(status)), lived, s->requests);
 		else
-			log_info("worker %ld exited after %lld ms, %lu requests",
-			    (long)pid, lived, s->requests);
-		/* crash loop: grow the delay while workers die young */
-		if (abnormal && lived < FAST_DEATH_MS &&
-		    m->state != MASTER_STOPPING) {
-			m->respawn_delay_ms = m->respawn_delay_ms == 0 ? 100 :
-			    m->respawn_delay_ms * 2;
-			if (m->respawn_delay_ms > RESPAWN_DELAY_MAX_MS)
-				m->respawn_delay_ms = RESPAWN_DELAY_MAX_MS;
-			m->respawn_at_ms = now + m->respawn_delay_ms;
-			log_errorx("workers are dying at start: next respawn "
-			    "in %ld ms", m->respawn_delay_ms);
-		} else if (!abnormal || lived >= FAST_DEATH_MS)
-			m->respawn_delay_ms = 0;
+			(cause == EXIT_FAILED ? log_warnx : log_info)(
+			    "worker %ld ended (%s) with status %d after %lld "
+			    "ms, %lu requests", (long)pid,
+			    scoreboard_exit_name(cause), WEXITSTATUS(status),
+			    lived, s->requests);
+		if ((cause == EXIT_CRASHED || cause == EXIT_FAILED) &&
+		    m->state != MASTER_STOPPING)
+			count_crash(m, now);
 		memset(s, 0, sizeof(*s));
+	}
+	if (m->sb->crash_loop && now - m->last_crash_ms >
+	    (long long)m->config->crash_interval * 1000) {
+		m->sb->crash_loop = 0;
+		m->respawn_delay_ms = 0;
+		log_info("crash loop over: no abnormal exit for %d s",
+		    m->config->crash_interval);
 	}
 }
 
@@ -317,6 +405,7 @@ kill_stuck(struct master *m)
 		log_errorx("worker %ld stuck for %lld ms on request %.32s "
 		    "(%.7s %.63s): killing it", (long)s->pid, busy,
 		    s->request_id, s->method, s->path);
+		s->timed_out = 1;
 		kill(s->pid, SIGKILL);
 		s->state = SLOT_STOPPING;
 	}
@@ -346,6 +435,7 @@ reload(struct master *m)
 	memcpy(m->config, fresh, sizeof(*fresh));
 	free(fresh);
 	log_set_level(m->config->log_level);
+	m->sb->workers_wanted = m->config->workers;
 	m->generation++;
 	m->state = MASTER_RELOADING;
 	log_info("reloading: replacing workers one at a time");
@@ -442,6 +532,24 @@ tick(struct master *m)
 			break;	/* one at a time while crash-looping */
 }
 
+/* RLIMIT_NOFILE and RLIMIT_CORE from the configuration (issue 4). */
+static void
+limits_apply(const struct config *cfg)
+{
+	struct rlimit	 rl;
+
+	if (cfg->rlimit_nofile > 0) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)cfg->rlimit_nofile;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("rlimit_nofile %ld", cfg->rlimit_nofile);
+	}
+	if (cfg->rlimit_core >= 0) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)cfg->rlimit_core;
+		if (setrlimit(RLIMIT_CORE, &rl) == -1)
+			log_warn("rlimit_core %ld", cfg->rlimit_core);
+	}
+}
+
 static void
 pidfile_write(const char *path)
 {
@@ -474,7 +582,10 @@ master_run(struct config *cfg, int listen_fd, const char *config_path)
 	m.listen_fd = listen_fd;
 	m.config_path = config_path;
 	m.sb = scoreboard_new();
+	m.sb->started_at = (long long)time(NULL);
+	m.sb->workers_wanted = cfg->workers;
 	signals_init();
+	limits_apply(cfg);
 	pidfile_write(cfg->pidfile);
 	log_info("master started: %d workers, max_requests %ld, "
 	    "request_timeout %d s", cfg->workers, cfg->max_requests,

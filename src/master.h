@@ -8,7 +8,7 @@
 
 struct config;
 
-int	master_listen(const char *, int, char *, size_t);
+int	master_listen(const struct config *, char *, size_t);
 int	master_run(struct config *, int, const char *);
 
 #endif

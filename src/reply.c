@@ -39,7 +39,8 @@ reply_reason(int status)
 }
 
 static int
-write_head(struct ctx *ctx, int status, size_t body_len, int has_body)
+write_head(struct ctx *ctx, int status, size_t body_len,
+    const char *content_type)
 {
 	char	 head[REPLY_HEAD_MAX];
 	int	 n;
@@ -50,9 +51,9 @@ write_head(struct ctx *ctx, int status, size_t body_len, int has_body)
 	}
 	ctx->replied = 1;
 	ctx->status = status;
-	n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s%.*s",
-	    status, reply_reason(status), has_body ?
-	    "Content-Type: application/json; charset=utf-8\r\n" : "",
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s%s%s%.*s",
+	    status, reply_reason(status), content_type ? "Content-Type: " : "",
+	    content_type ? content_type : "", content_type ? "\r\n" : "",
 	    (int)ctx->headers_len, ctx->headers);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -1;
@@ -75,7 +76,15 @@ write_head(struct ctx *ctx, int status, size_t body_len, int has_body)
 int
 reply_raw(struct ctx *ctx, int status, const char *body, size_t len)
 {
-	if (write_head(ctx, status, len, 1) == -1)
+	return reply_typed(ctx, status, REPLY_JSON, body, len);
+}
+
+/* Answers status with body of the given content type. */
+int
+reply_typed(struct ctx *ctx, int status, const char *content_type,
+    const char *body, size_t len)
+{
+	if (write_head(ctx, status, len, content_type) == -1)
 		return -1;
 	return ctx_write(ctx, body, len);
 }
@@ -153,5 +162,5 @@ reply_unauthorized(struct ctx *ctx, const char *detail, int token_presented)
 int
 reply_empty(struct ctx *ctx, int status)
 {
-	return write_head(ctx, status, 0, 0);
+	return write_head(ctx, status, 0, NULL);
 }

@@ -19,7 +19,10 @@ struct reply_field_error {
 	const char	*type;
 };
 
+#define REPLY_JSON	"application/json; charset=utf-8"
+
 int	reply_raw(struct ctx *, int, const char *, size_t);
+int	reply_typed(struct ctx *, int, const char *, const char *, size_t);
 int	reply_json(struct ctx *, int, struct json_object *);
 int	reply_error(struct ctx *, int, const char *);
 int	reply_invalid(struct ctx *, const struct reply_field_error *, size_t);

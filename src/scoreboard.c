@@ -59,3 +59,14 @@ scoreboard_idle(struct slot *s)
 	s->requests++;
 	__atomic_store_n(&s->state, SLOT_IDLE, __ATOMIC_RELEASE);
 }
+
+/* The name of an exit cause in logs, /status and metrics. */
+const char *
+scoreboard_exit_name(enum exit_cause c)
+{
+	static const char *const names[EXIT_CAUSES] = {
+		"recycled", "stopped", "timeout", "crashed", "failed"
+	};
+
+	return c < EXIT_CAUSES ? names[c] : "unknown";
+}

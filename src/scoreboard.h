@@ -24,10 +24,31 @@ struct slot {
 	char			 request_id[33];
 	char			 method[8];
 	char			 path[SCOREBOARD_PATH_MAX];
+	/* the worker's Redis handle, for /status */
+	volatile int		 redis_connected;
+	volatile unsigned long	 redis_failures;
+	volatile long		 redis_backoff_ms;
+	volatile int		 timed_out;	/* master killed it */
+};
+
+/* Why a worker ended, as counted in the scoreboard. */
+enum exit_cause {
+	EXIT_RECYCLED,		/* max_requests reached */
+	EXIT_STOPPED,		/* told to stop: shutdown or reload */
+	EXIT_TIMEOUT,		/* killed on request_timeout */
+	EXIT_CRASHED,		/* killed by a signal it was not sent */
+	EXIT_FAILED,		/* exited non-zero */
+	EXIT_CAUSES
 };
 
 struct scoreboard {
-	struct slot	 slots[SCOREBOARD_SLOTS];
+	/* written by the master only */
+	volatile long long	 started_at;		/* wall clock, s */
+	volatile unsigned long	 retired_requests;	/* of ended workers */
+	volatile unsigned long	 exits[EXIT_CAUSES];
+	volatile int		 crash_loop;		/* respawn backed off */
+	volatile int		 workers_wanted;
+	struct slot		 slots[SCOREBOARD_SLOTS];
 };
 
 struct scoreboard *scoreboard_new(void);
@@ -36,5 +57,6 @@ long long	 scoreboard_now_ms(void);
 void		 scoreboard_busy(struct slot *, const char *, const char *,
 		    const char *);
 void		 scoreboard_idle(struct slot *);
+const char	*scoreboard_exit_name(enum exit_cause);
 
 #endif

@@ -91,6 +91,7 @@ deps_init(struct worker *w)
 	char			 err[256];
 
 	w->deps.config = cfg;
+	w->deps.slot = w->slot;
 	w->deps.rconn = rconn_new(&cfg->redis);
 	w->deps.users = users_open(cfg->database,
 	    cfg->database_busy_timeout_ms, err, sizeof(err));
@@ -111,6 +112,18 @@ deps_fini(struct worker *w)
 	arena_free(w->arena);
 }
 
+/* The Redis handle's state, for /status. */
+static void
+redis_stats_publish(struct worker *w)
+{
+	struct rconn_stats	 st;
+
+	rconn_stats(w->deps.rconn, &st);
+	w->slot->redis_connected = st.connected;
+	w->slot->redis_failures = st.failures;
+	w->slot->redis_backoff_ms = st.backoff_ms;
+}
+
 static void
 serve_one(struct worker *w, unsigned long seq)
 {
@@ -129,7 +142,7 @@ serve_one(struct worker *w, unsigned long seq)
 		reply_error(ctx, 500, "Internal Server Error");
 	}
 	took = scoreboard_now_ms() - started;
-	if (took >= 1000)
+	if (took >= w->config->slow_request_ms)
 		log_warnx("slow request: %s %.64s took %lld ms", ctx->method,
 		    ctx->path, took);
 	else
@@ -143,8 +156,8 @@ serve_one(struct worker *w, unsigned long seq)
  * per-worker stagger so workers do not recycle together), then exits 0.
  */
 void
-worker_run(const struct config *cfg, int listen_fd, struct slot *slot,
-    unsigned long stagger)
+worker_run(const struct config *cfg, int listen_fd, struct scoreboard *sb,
+    struct slot *slot, unsigned long stagger)
 {
 	struct worker	 w;
 	unsigned long	 limit = 0, served = 0;
@@ -152,6 +165,7 @@ worker_run(const struct config *cfg, int listen_fd, struct slot *slot,
 	memset(&w, 0, sizeof(w));
 	w.config = cfg;
 	w.slot = slot;
+	w.deps.scoreboard = sb;
 	w.arena = arena_new(WORKER_ARENA_CHUNK);
 	if (FCGX_Init() != 0)
 		log_fatalx("FCGX_Init failed");
@@ -174,6 +188,7 @@ worker_run(const struct config *cfg, int listen_fd, struct slot *slot,
 		serve_one(&w, ++served);
 		FCGX_Finish_r(&w.req);
 		arena_reset(w.arena);
+		redis_stats_publish(&w);
 		scoreboard_idle(slot);
 	}
 	worker_in_request = 1;		/* the handler must not touch ipcFd */

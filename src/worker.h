@@ -7,9 +7,11 @@
 #define MOCKPIE_WORKER_H
 
 struct config;
+struct scoreboard;
 struct slot;
 
-void	worker_run(const struct config *, int, struct slot *, unsigned long)
+void	worker_run(const struct config *, int, struct scoreboard *,
+	    struct slot *, unsigned long)
 	    __attribute__((noreturn));
 
 #endif

@@ -166,7 +166,7 @@ END_TEST
 
 START_TEST(line_over_the_bound_is_refused_with_its_number)
 {
-	char	 data[1024];
+	char	 data[4200];
 
 	snprintf(data, sizeof(data), "short123\n%sx\n", repeat(EMOJI, 128));
 	ck_assert_ptr_null(load_str(data));
@@ -177,7 +177,7 @@ END_TEST
 
 START_TEST(line_of_128_four_byte_chars_fits_and_matches_whole)
 {
-	char		 data[1024], pw[600];
+	char		 data[4200], pw[4200];
 	struct passlist	*pl;
 
 	snprintf(data, sizeof(data), "%s\r\n", repeat(EMOJI, 128));

@@ -232,6 +232,9 @@ handle_register(struct ctx *ctx)
 		return reply_error(ctx, 400, "Passwords do not match");
 	if (ctx->users == NULL)
 		return reply_error(ctx, 503, "User store unavailable");
+	/* fail closed before storing a user whose session cannot be */
+	if (ctx->config->redis_required && ctx_redis(ctx) == NULL)
+		return reply_error(ctx, 503, "Token storage unavailable");
 	password_params_of(ctx->config, &pp);
 	if (password_hash(&pp, in.password, strlen(in.password), hash) == -1)
 		return -1;

@@ -446,10 +446,6 @@ load_env(struct config *c, char *err, size_t errlen)
 		    == -1)
 			return -1;
 	}
-	/* short aliases of SPEC 4 */
-	if ((v = getenv("MOCKPIE_DATABASE")) != NULL &&
-	    config_set(c, "database", v, NULL, err, errlen) == -1)
-		return -1;
 	return 0;
 }
 
@@ -564,6 +560,18 @@ validate(struct config *c, char *err, size_t errlen)
 int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
+	return config_load_with(c, path, NULL, err, errlen);
+}
+
+/*
+ * config_load(), then the command line's values on top, before
+ * validation: the master calls it at start and again on SIGHUP, so a
+ * reload keeps --listen, --pidfile and --workers.
+ */
+int
+config_load_with(struct config *c, const char *path,
+    const struct config_overrides *o, char *err, size_t errlen)
+{
 	config_defaults(c);
 	if (path != NULL) {
 		snprintf(c->path, sizeof(c->path), "%s", path);
@@ -571,6 +579,12 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 			return -1;
 	}
 	if (load_env(c, err, errlen) == -1)
+		return -1;
+	if (o != NULL && ((o->workers != NULL && config_set(c, "workers",
+	    o->workers, NULL, err, errlen) == -1) || (o->listen != NULL &&
+	    config_set(c, "listen", o->listen, NULL, err, errlen) == -1) ||
+	    (o->pidfile != NULL && config_set(c, "pidfile", o->pidfile, NULL,
+	    err, errlen) == -1)))
 		return -1;
 	return validate(c, err, errlen);
 }

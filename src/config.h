@@ -75,7 +75,16 @@ struct config {
 	char		 path[CONFIG_PATH_MAX];
 };
 
+/* Command-line values that outlive a reload (NULL: not given). */
+struct config_overrides {
+	const char	*listen;
+	const char	*pidfile;
+	const char	*workers;
+};
+
 void	 config_defaults(struct config *);
+int	 config_load_with(struct config *, const char *,
+	    const struct config_overrides *, char *, size_t);
 int	 config_load(struct config *, const char *, char *, size_t);
 int	 config_set(struct config *, const char *, const char *, const char *,
 	    char *, size_t);

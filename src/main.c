@@ -59,9 +59,8 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct config	 cfg;
+	struct config_overrides	 over = { NULL, NULL, NULL };
 	const char		*path = getenv("MOCKPIE_CONFIG");
-	const char		*listen_addr = NULL, *workers = NULL;
-	const char		*pidfile = NULL;
 	char			 err[CONFIG_ERR_MAX];
 	int			 ch, check = 0, fd, rc;
 
@@ -70,9 +69,9 @@ main(int argc, char *argv[])
 	    != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
-		case 'l': listen_addr = optarg; break;
-		case 'w': workers = optarg; break;
-		case 'p': pidfile = optarg; break;
+		case 'l': over.listen = optarg; break;
+		case 'w': over.workers = optarg; break;
+		case 'p': over.pidfile = optarg; break;
 		case 't': check = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -82,13 +81,7 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if (config_load(&cfg, path, err, sizeof(err)) == -1 ||
-	    (workers != NULL && config_set(&cfg, "workers", workers, NULL,
-	    err, sizeof(err)) == -1) ||
-	    (listen_addr != NULL && config_set(&cfg, "listen", listen_addr,
-	    NULL, err, sizeof(err)) == -1) ||
-	    (pidfile != NULL && config_set(&cfg, "pidfile", pidfile, NULL,
-	    err, sizeof(err)) == -1)) {
+	if (config_load_with(&cfg, path, &over, err, sizeof(err)) == -1) {
 		fprintf(stderr, "mockpie-fcgi: configuration: %s\n", err);
 		config_fini(&cfg);
 		return 1;
@@ -115,7 +108,7 @@ main(int argc, char *argv[])
 		config_fini(&cfg);
 		return 1;
 	}
-	rc = master_run(&cfg, fd, path);
+	rc = master_run(&cfg, fd, path, &over);
 	if (cfg.listen[0] != '\0' && strncmp(cfg.listen, "unix:", 5) == 0)
 		(void)unlink(cfg.listen + 5);
 	close(fd);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -43,6 +44,7 @@ struct master {
 	struct scoreboard	*sb;
 	int			 listen_fd;
 	const char		*config_path;
+	const struct config_overrides *overrides;
 	enum master_state	 state;
 	unsigned		 generation;
 	long long		 stop_deadline_ms;
@@ -52,6 +54,7 @@ struct master {
 	long long		 last_crash_ms;
 	int			 crashes;	/* in the current window */
 	unsigned long		 spawned;
+	pid_t			 pid;
 };
 
 static int	 sigpipe_fds[2] = { -1, -1 };
@@ -273,6 +276,10 @@ spawn(struct master *m)
 		return -1;
 	case 0:
 		signals_reset_in_child();
+		/* a worker must not outlive a master killed with SIGKILL */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+		    getppid() != m->pid)
+			_exit(1);
 		worker_run(m->config, m->listen_fd, m->sb, s,
 		    (unsigned long)(m->spawned % 16) *
 		    (unsigned long)(m->config->max_requests / 64));
@@ -421,7 +428,8 @@ reload(struct master *m)
 		log_warn("reload: malloc");
 		return;
 	}
-	if (config_load(fresh, m->config_path, err, sizeof(err)) == -1) {
+	if (config_load_with(fresh, m->config_path, m->overrides, err,
+	    sizeof(err)) == -1) {
 		log_errorx("reload refused, keeping the running configuration:"
 		    " %s", err);
 		config_fini(fresh);
@@ -570,7 +578,8 @@ pidfile_write(const char *path)
  * reaped.  Returns the process exit status.
  */
 int
-master_run(struct config *cfg, int listen_fd, const char *config_path)
+master_run(struct config *cfg, int listen_fd, const char *config_path,
+    const struct config_overrides *overrides)
 {
 	struct master	 m;
 	struct pollfd	 pfd;
@@ -581,6 +590,8 @@ master_run(struct config *cfg, int listen_fd, const char *config_path)
 	m.config = cfg;
 	m.listen_fd = listen_fd;
 	m.config_path = config_path;
+	m.overrides = overrides;
+	m.pid = getpid();
 	m.sb = scoreboard_new();
 	m.sb->started_at = (long long)time(NULL);
 	m.sb->workers_wanted = cfg->workers;

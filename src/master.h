@@ -7,8 +7,10 @@
 #define MOCKPIE_MASTER_H
 
 struct config;
+struct config_overrides;
 
 int	master_listen(const struct config *, char *, size_t);
-int	master_run(struct config *, int, const char *);
+int	master_run(struct config *, int, const char *,
+	    const struct config_overrides *);
 
 #endif

@@ -190,18 +190,29 @@ close_inherited_fds(void)
 static int
 spawn(struct redis_server *srv)
 {
-	sigset_t	 none;
+	sigset_t	 none, all, saved;
 	long long	 deadline;
 	pid_t		 pid;
-	int		 status, fd;
+	int		 status, fd, sig;
 
 	snprintf(srv->portstr, sizeof(srv->portstr), "%d", srv->port);
+	/*
+	 * Signals stay blocked across fork until the child has dropped the
+	 * test's handlers (Check's SIGTERM handler kills the whole process
+	 * group): a signal in that window must not run them in the child.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &saved);
 	if ((pid = fork()) == -1) {
+		sigprocmask(SIG_SETMASK, &saved, NULL);
 		fprintf(stderr, "redis_server: fork: %s\n", strerror(errno));
 		return -1;
 	}
 	if (pid == 0) {
 		/* only async-signal-safe calls until exec */
+		for (sig = 1; sig < NSIG; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				signal(sig, SIG_DFL);
 		if ((fd = open("/dev/null", O_RDONLY)) != -1)
 			dup2(fd, STDIN_FILENO);
 		if ((fd = open(srv->logpath, O_WRONLY | O_CREAT | O_APPEND,
@@ -216,6 +227,7 @@ spawn(struct redis_server *srv)
 		execvp(srv->argv[0], srv->argv);
 		_exit(127);
 	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
 	srv->pid = pid;
 	deadline = now_ms() + REDIS_SERVER_START_MS;
 	while (now_ms() < deadline) {

@@ -1,0 +1,639 @@
+/*
+ * /health, /api/redis-test, the routing nginx does, CORS and nginx's own
+ * JSON errors, over HTTP through nginx with a real redis-server and pool
+ * (SPEC 2, 3; issue 2 item 9).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <json-c/json.h>
+
+#include "harness.h"
+#include "redis_server.h"
+#include "runner.h"
+
+#define ORIGIN_OK	"http://localhost:3000"
+#define ORIGIN_EVIL	"http://evil.example"
+#define JSON_TYPE	"application/json; charset=utf-8"
+#define VALUE_MAX	256
+#define BIG_BODY	(100 * 1024)
+#define FAST_MS		1000	/* a bound on hanging, not a benchmark */
+#define STORM_REQUESTS	20
+#define STORM_GAP_MS	50
+#define MAX_ATTEMPTS	8	/* 20 requests without back-off: 20 */
+#define RECOVER_MS	5000
+
+static struct stack	*st;	/* the TCase's stack */
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec	 ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1)
+		;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+start(const char *const *env)
+{
+	struct stack_options	 o;
+
+	memset(&o, 0, sizeof(o));
+	o.workers = 3;
+	o.env = env;
+	st = stack_start(&o);
+	ck_assert_msg(st != NULL, "the stack did not start");
+}
+
+static void
+up_setup(void)
+{
+	start(NULL);
+}
+
+static void
+debug_setup(void)
+{
+	/* debug: the pool logs every Redis connect attempt */
+	static const char *const env[] = { "MOCKPIE_LOG_LEVEL=debug", NULL };
+
+	start(env);
+}
+
+static void
+teardown(void)
+{
+	stack_stop(st);
+	st = NULL;
+}
+
+static void
+get(const char *path, const char *origin, struct http_response *r)
+{
+	char		 h[VALUE_MAX];
+	const char	*headers[] = { h, NULL };
+
+	snprintf(h, sizeof(h), "Origin: %s", origin ? origin : "");
+	ck_assert_msg(http_request(st, "GET", path, origin ? headers : NULL,
+	    NULL, 0, r) == 0, "GET %s: no answer", path);
+}
+
+static const char *
+header(const struct http_response *r, const char *name)
+{
+	static char	 buf[4][VALUE_MAX];
+	static int	 i;
+
+	i = (i + 1) % 4;
+	return http_header(r, name, buf[i], sizeof(buf[i]));
+}
+
+static json_object *
+body_json(const struct http_response *r)
+{
+	json_object	*o = http_json(r);
+
+	ck_assert_msg(o != NULL, "body is not JSON: %.200s", r->body);
+	ck_assert_msg(json_object_is_type(o, json_type_object),
+	    "body is not a JSON object: %.200s", r->body);
+	return o;
+}
+
+/* The string at a path of keys ("redis", "status", NULL), or NULL. */
+static const char *
+str_at(json_object *o, const char *k1, const char *k2)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(o, k1, &v))
+		return NULL;
+	if (k2 != NULL && !json_object_object_get_ex(v, k2, &v))
+		return NULL;
+	return json_object_is_type(v, json_type_string) ?
+	    json_object_get_string(v) : NULL;
+}
+
+static json_object *
+at(json_object *o, const char *k1, const char *k2)
+{
+	json_object	*v = NULL;
+
+	ck_assert_msg(json_object_object_get_ex(o, k1, &v), "no \"%s\"", k1);
+	if (k2 != NULL)
+		ck_assert_msg(json_object_object_get_ex(v, k2, &v),
+		    "no \"%s\".\"%s\"", k1, k2);
+	return v;
+}
+
+/* An ISO 8601 UTC time with Z and no fraction: 2026-11-25T23:59:59Z. */
+static int
+is_utc_time(const char *s)
+{
+	static const char	 shape[] = "dddd-dd-ddTdd:dd:ddZ";
+	size_t			 i;
+
+	if (s == NULL || strlen(s) != sizeof(shape) - 1)
+		return 0;
+	for (i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' :
+		    s[i] != shape[i])
+			return 0;
+	return 1;
+}
+
+/* status, JSON type and {"detail": detail}. */
+static void
+assert_detail(const struct http_response *r, int status, const char *detail)
+{
+	json_object	*o;
+
+	ck_assert_int_eq(r->status, status);
+	ck_assert_str_eq(header(r, "Content-Type"), JSON_TYPE);
+	o = body_json(r);
+	ck_assert_pstr_eq(str_at(o, "detail", NULL), detail);
+	json_object_put(o);
+}
+
+/* The three CORS headers of an allowed origin, each exactly once. */
+static void
+assert_cors(const struct http_response *r)
+{
+	ck_assert_pstr_eq(header(r, "Access-Control-Allow-Origin"), ORIGIN_OK);
+	ck_assert_pstr_eq(header(r, "Vary"), "Origin");
+	ck_assert_pstr_eq(header(r, "Access-Control-Expose-Headers"),
+	    "Retry-After, WWW-Authenticate");
+	ck_assert_int_eq(http_header_count(r, "Access-Control-Allow-Origin"),
+	    1);
+	ck_assert_int_eq(http_header_count(r, "Vary"), 1);
+	ck_assert_int_eq(http_header_count(r,
+	    "Access-Control-Expose-Headers"), 1);
+}
+
+static void
+assert_no_cors(const struct http_response *r)
+{
+	ck_assert_ptr_null(header(r, "Access-Control-Allow-Origin"));
+	ck_assert_ptr_null(header(r, "Access-Control-Expose-Headers"));
+	ck_assert_ptr_null(header(r, "Access-Control-Allow-Methods"));
+	ck_assert_ptr_null(header(r, "Vary"));
+}
+
+/* ---- everything up ---- */
+
+START_TEST(health_reports_redis_and_database_connected)
+{
+	struct http_response	 r;
+	json_object		*o, *lat;
+
+	get("/health", NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(header(&r, "Content-Type"), JSON_TYPE);
+	o = body_json(&r);
+	ck_assert_pstr_eq(str_at(o, "status", NULL), "ok");
+	ck_assert_pstr_eq(str_at(o, "redis", "status"), "connected");
+	ck_assert_pstr_eq(str_at(o, "redis", "read_write_test"), "passed");
+	ck_assert_ptr_nonnull(str_at(o, "redis", "message"));
+	lat = at(o, "redis", "latency_ms");
+	ck_assert_msg(json_object_is_type(lat, json_type_double) ||
+	    json_object_is_type(lat, json_type_int),
+	    "latency_ms is not a number: %s", r.body);
+	ck_assert(json_object_get_double(lat) >= 0);
+	ck_assert(json_object_get_double(lat) < FAST_MS);
+	ck_assert_pstr_eq(str_at(o, "database", "status"), "connected");
+	ck_assert_ptr_nonnull(str_at(o, "database", "message"));
+	ck_assert_msg(is_utc_time(str_at(o, "timestamp", NULL)),
+	    "timestamp is not ISO 8601 UTC with Z: %s", r.body);
+	json_object_put(o);
+	http_response_free(&r);
+}
+END_TEST
+
+START_TEST(readiness_is_200_while_every_dependency_is_up)
+{
+	struct http_response	 r;
+	json_object		*o;
+
+	get("/health?ready=1", NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	o = body_json(&r);
+	ck_assert_pstr_eq(str_at(o, "status", NULL), "ok");
+	json_object_put(o);
+	http_response_free(&r);
+}
+END_TEST
+
+START_TEST(redis_test_reports_each_cache_operation_succeeding)
+{
+	static const char *const names[] = { "basic_set_get", "token_storage",
+	    "token_revocation" };
+	struct http_response	 r;
+	json_object		*o, *res;
+	size_t			 i;
+
+	get("/api/redis-test", NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(header(&r, "Content-Type"), JSON_TYPE);
+	o = body_json(&r);
+	res = at(o, "redis_test_results", NULL);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		ck_assert_msg(str_at(res, names[i], "status") != NULL &&
+		    strcmp(str_at(res, names[i], "status"), "success") == 0,
+		    "%s did not succeed: %s", names[i], r.body);
+	ck_assert(is_utc_time(str_at(o, "timestamp", NULL)));
+	json_object_put(o);
+	http_response_free(&r);
+}
+END_TEST
+
+START_TEST(unknown_paths_under_routed_prefixes_get_the_apps_json_404)
+{
+	static const char *const paths[] = { "/health/x", "/auth",
+	    "/auth/nope", "/health/" };
+	struct http_response	 r;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		get(paths[i], NULL, &r);
+		assert_detail(&r, 404, "Not Found");
+		/* the pool answered: it tags each response */
+		ck_assert_msg(header(&r, "X-Request-Id") != NULL,
+		    "%s was not answered by the pool", paths[i]);
+		http_response_free(&r);
+	}
+}
+END_TEST
+
+START_TEST(paths_outside_mockpie_get_nginxs_json_404)
+{
+	static const char *const paths[] = { "/nope", "/", "/healthz",
+	    "/authx", "/api/other", "/api/redis-test/x" };
+	struct http_response	 r;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		get(paths[i], NULL, &r);
+		assert_detail(&r, 404, "Not Found");
+		ck_assert_msg(header(&r, "X-Request-Id") == NULL,
+		    "%s reached the pool", paths[i]);
+		http_response_free(&r);
+	}
+}
+END_TEST
+
+START_TEST(pool_status_is_served_to_this_host)
+{
+	struct http_response	 r;
+	json_object		*o;
+
+	get("/status", NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_msg(header(&r, "X-Request-Id") != NULL,
+	    "/status was not answered by the pool");
+	o = body_json(&r);
+	json_object_put(o);
+	http_response_free(&r);
+}
+END_TEST
+
+START_TEST(post_to_health_gets_405_with_allow)
+{
+	struct http_response	 r;
+
+	ck_assert_int_eq(http_request(st, "POST", "/health", NULL, "", 0, &r),
+	    0);
+	assert_detail(&r, 405, "Method Not Allowed");
+	ck_assert_pstr_eq(header(&r, "Allow"), "GET, OPTIONS");
+	http_response_free(&r);
+}
+END_TEST
+
+START_TEST(allowed_origin_gets_cors_headers_once)
+{
+	struct http_response	 r;
+
+	get("/health", ORIGIN_OK, &r);
+	ck_assert_int_eq(r.status, 200);
+	assert_cors(&r);
+	http_response_free(&r);
+	get("/health/x", ORIGIN_OK, &r);	/* the app's errors too */
+	ck_assert_int_eq(r.status, 404);
+	assert_cors(&r);
+	http_response_free(&r);
+}
+END_TEST
+
+START_TEST(other_origins_get_no_cors_headers)
+{
+	struct http_response	 r;
+
+	get("/health", ORIGIN_EVIL, &r);
+	ck_assert_int_eq(r.status, 200);
+	assert_no_cors(&r);
+	http_response_free(&r);
+	get("/nope", ORIGIN_EVIL, &r);		/* nor on nginx's errors */
+	ck_assert_int_eq(r.status, 404);
+	assert_no_cors(&r);
+	http_response_free(&r);
+	get("/health", NULL, &r);
+	assert_no_cors(&r);
+	http_response_free(&r);
+}
+END_TEST
+
+START_TEST(preflight_from_allowed_origin_gets_204_with_grants)
+{
+	static const char *const h[] = { "Origin: " ORIGIN_OK,
+	    "Access-Control-Request-Method: GET",
+	    "Access-Control-Request-Headers: authorization", NULL };
+	struct http_response	 r;
+	const char		*v;
+
+	ck_assert_int_eq(http_request(st, "OPTIONS", "/health", h, NULL, 0,
+	    &r), 0);
+	ck_assert_int_eq(r.status, 204);
+	ck_assert_uint_eq(r.body_len, 0);
+	v = header(&r, "Access-Control-Allow-Methods");
+	ck_assert_msg(v != NULL && strstr(v, "GET") != NULL,
+	    "Allow-Methods: %s", v ? v : "(none)");
+	ck_assert_pstr_eq(header(&r, "Access-Control-Allow-Headers"),
+	    "Authorization, Content-Type");
+	v = header(&r, "Access-Control-Max-Age");
+	ck_assert_msg(v != NULL && atoi(v) > 0, "Max-Age: %s",
+	    v ? v : "(none)");
+	assert_cors(&r);
+	http_response_free(&r);
+}
+END_TEST
+
+START_TEST(preflight_from_other_origin_gets_no_grants)
+{
+	static const char *const h[] = { "Origin: " ORIGIN_EVIL,
+	    "Access-Control-Request-Method: GET", NULL };
+	struct http_response	 r;
+
+	ck_assert_int_eq(http_request(st, "OPTIONS", "/health", h, NULL, 0,
+	    &r), 0);
+	ck_assert_int_eq(r.status, 204);
+	assert_no_cors(&r);
+	ck_assert_ptr_null(header(&r, "Access-Control-Allow-Headers"));
+	ck_assert_ptr_null(header(&r, "Access-Control-Max-Age"));
+	http_response_free(&r);
+}
+END_TEST
+
+START_TEST(oversized_body_gets_nginxs_json_413_with_cors)
+{
+	static const char *const h[] = { "Origin: " ORIGIN_OK,
+	    "Content-Type: application/json", NULL };
+	struct http_response	 r;
+	char			*big;
+
+	ck_assert_ptr_nonnull(big = malloc(BIG_BODY));
+	memset(big, 'a', BIG_BODY);
+	ck_assert_int_eq(http_request(st, "POST", "/auth/login", h, big,
+	    BIG_BODY, &r), 0);
+	free(big);
+	assert_detail(&r, 413, "Request body too large");
+	assert_cors(&r);
+	ck_assert_msg(header(&r, "X-Request-Id") == NULL,
+	    "the body reached the pool");
+	http_response_free(&r);
+}
+END_TEST
+
+START_TEST(oversized_body_from_no_origin_gets_413_without_cors)
+{
+	struct http_response	 r;
+	char			*big;
+
+	ck_assert_ptr_nonnull(big = calloc(1, BIG_BODY));
+	ck_assert_int_eq(http_request(st, "POST", "/auth/register", NULL, big,
+	    BIG_BODY, &r), 0);
+	free(big);
+	assert_detail(&r, 413, "Request body too large");
+	assert_no_cors(&r);
+	http_response_free(&r);
+}
+END_TEST
+
+START_TEST(nginxs_404_carries_cors_for_an_allowed_origin)
+{
+	struct http_response	 r;
+
+	get("/nope", ORIGIN_OK, &r);
+	assert_detail(&r, 404, "Not Found");
+	assert_cors(&r);
+	http_response_free(&r);
+}
+END_TEST
+
+/* ---- Redis stopped ---- */
+
+/* Warms a worker's connection, then stops Redis. */
+static void
+stop_redis(void)
+{
+	struct http_response	 r;
+
+	get("/health", NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	http_response_free(&r);
+	ck_assert_int_eq(redis_server_stop(stack_redis(st)), 0);
+}
+
+START_TEST(health_stays_200_and_degraded_while_redis_is_down)
+{
+	struct http_response	 r;
+	json_object		*o;
+
+	stop_redis();
+	get("/health", NULL, &r);
+	ck_assert_int_eq(r.status, 200);	/* liveness */
+	ck_assert_str_eq(header(&r, "Content-Type"), JSON_TYPE);
+	o = body_json(&r);
+	ck_assert_pstr_eq(str_at(o, "status", NULL), "degraded");
+	ck_assert_pstr_eq(str_at(o, "redis", "status"), "error");
+	ck_assert_pstr_eq(str_at(o, "redis", "read_write_test"), "failed");
+	ck_assert_ptr_nonnull(str_at(o, "redis", "message"));
+	ck_assert_msg(json_object_is_type(at(o, "redis", "latency_ms"),
+	    json_type_null), "latency_ms is not null: %s", r.body);
+	ck_assert_pstr_eq(str_at(o, "database", "status"), "connected");
+	ck_assert(is_utc_time(str_at(o, "timestamp", NULL)));
+	json_object_put(o);
+	http_response_free(&r);
+
+	get("/health?ready=1", NULL, &r);	/* readiness */
+	ck_assert_int_eq(r.status, 503);
+	o = body_json(&r);
+	ck_assert_pstr_eq(str_at(o, "status", NULL), "degraded");
+	json_object_put(o);
+	http_response_free(&r);
+}
+END_TEST
+
+START_TEST(redis_down_answers_fast_without_a_reconnect_storm)
+{
+	struct http_response	 r;
+	long			 from;
+	int			 i, attempts;
+
+	stop_redis();
+	from = stack_log_size(st);
+	for (i = 0; i < STORM_REQUESTS; i++) {
+		get("/health", NULL, &r);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_msg(r.elapsed_ms < FAST_MS, "request %d took %.0f ms",
+		    i, r.elapsed_ms);
+		http_response_free(&r);
+		sleep_ms(STORM_GAP_MS);
+	}
+	/* each failed attempt logs one of these (debug past the first few) */
+	attempts = stack_log_count(st, from, "redis unavailable") +
+	    stack_log_count(st, from, "redis still unavailable");
+	ck_assert_msg(attempts >= 1, "no failed Redis attempt was logged in "
+	    "%s/mockpie.log", stack_dir(st));
+	ck_assert_msg(attempts <= MAX_ATTEMPTS, "%d Redis connect attempts "
+	    "for %d requests in %d ms: no back-off", attempts, STORM_REQUESTS,
+	    STORM_REQUESTS * STORM_GAP_MS);
+}
+END_TEST
+
+START_TEST(redis_test_reports_errors_while_redis_is_down)
+{
+	static const char *const names[] = { "basic_set_get", "token_storage",
+	    "token_revocation" };
+	struct http_response	 r;
+	json_object		*o, *res;
+	size_t			 i;
+
+	stop_redis();
+	get("/api/redis-test", NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_msg(r.elapsed_ms < FAST_MS, "took %.0f ms", r.elapsed_ms);
+	o = body_json(&r);
+	res = at(o, "redis_test_results", NULL);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		ck_assert_msg(str_at(res, names[i], "status") != NULL &&
+		    strcmp(str_at(res, names[i], "status"), "error") == 0,
+		    "%s is not an error: %s", names[i], r.body);
+	json_object_put(o);
+	http_response_free(&r);
+}
+END_TEST
+
+START_TEST(health_is_connected_again_soon_after_redis_restarts)
+{
+	struct http_response	 r;
+	json_object		*o;
+	const char		*status = NULL;
+	long long		 started, deadline;
+	char			 last[VALUE_MAX] = "";
+
+	stop_redis();
+	get("/health", NULL, &r);	/* let the worker see it down */
+	http_response_free(&r);
+	get("/health", NULL, &r);
+	http_response_free(&r);
+	ck_assert_int_eq(redis_server_restart(stack_redis(st)), 0);
+	started = now_ms();
+	deadline = started + RECOVER_MS;
+	do {
+		get("/health", NULL, &r);
+		ck_assert_int_eq(r.status, 200);
+		o = body_json(&r);
+		status = str_at(o, "redis", "status");
+		snprintf(last, sizeof(last), "%s", status ? status : "");
+		json_object_put(o);
+		http_response_free(&r);
+		if (strcmp(last, "connected") == 0)
+			break;
+		sleep_ms(100);
+	} while (now_ms() < deadline);
+	ck_assert_msg(strcmp(last, "connected") == 0, "Redis still \"%s\" "
+	    "%d ms after its restart", last, RECOVER_MS);
+	get("/health?ready=1", NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	http_response_free(&r);
+}
+END_TEST
+
+/* ---- the pool stopped ---- */
+
+START_TEST(stopped_pool_gets_nginxs_json_502_with_cors)
+{
+	struct http_response	 r;
+
+	ck_assert_int_eq(stack_stop_pool(st, SIGTERM, 5000), 0);
+	get("/health", ORIGIN_OK, &r);
+	assert_detail(&r, 502, "Service unavailable");
+	assert_cors(&r);
+	http_response_free(&r);
+	get("/auth/me", NULL, &r);
+	assert_detail(&r, 502, "Service unavailable");
+	assert_no_cors(&r);
+	http_response_free(&r);
+}
+END_TEST
+
+Suite *
+suite(void)
+{
+	Suite	*s = suite_create("it_health");
+	TCase	*up = tcase_create("up");
+	TCase	*down = tcase_create("redis_down");
+	TCase	*pool = tcase_create("pool_down");
+
+	/* one stack for the read-only tests */
+	tcase_add_unchecked_fixture(up, up_setup, teardown);
+	tcase_set_timeout(up, 20);
+	tcase_add_test(up, health_reports_redis_and_database_connected);
+	tcase_add_test(up, readiness_is_200_while_every_dependency_is_up);
+	tcase_add_test(up, redis_test_reports_each_cache_operation_succeeding);
+	tcase_add_test(up,
+	    unknown_paths_under_routed_prefixes_get_the_apps_json_404);
+	tcase_add_test(up, paths_outside_mockpie_get_nginxs_json_404);
+	tcase_add_test(up, pool_status_is_served_to_this_host);
+	tcase_add_test(up, post_to_health_gets_405_with_allow);
+	tcase_add_test(up, allowed_origin_gets_cors_headers_once);
+	tcase_add_test(up, other_origins_get_no_cors_headers);
+	tcase_add_test(up, preflight_from_allowed_origin_gets_204_with_grants);
+	tcase_add_test(up, preflight_from_other_origin_gets_no_grants);
+	tcase_add_test(up, oversized_body_gets_nginxs_json_413_with_cors);
+	tcase_add_test(up, oversized_body_from_no_origin_gets_413_without_cors);
+	tcase_add_test(up, nginxs_404_carries_cors_for_an_allowed_origin);
+	suite_add_tcase(s, up);
+
+	/*
+	 * A stack per test, started in the test's own process: only the
+	 * process that started redis-server can stop and restart it.
+	 */
+	tcase_add_checked_fixture(down, debug_setup, teardown);
+	tcase_set_timeout(down, 20);
+	tcase_add_test(down, health_stays_200_and_degraded_while_redis_is_down);
+	tcase_add_test(down, redis_down_answers_fast_without_a_reconnect_storm);
+	tcase_add_test(down, redis_test_reports_errors_while_redis_is_down);
+	tcase_add_test(down,
+	    health_is_connected_again_soon_after_redis_restarts);
+	suite_add_tcase(s, down);
+
+	tcase_add_checked_fixture(pool, up_setup, teardown);
+	tcase_set_timeout(pool, 20);
+	tcase_add_test(pool, stopped_pool_gets_nginxs_json_502_with_cors);
+	suite_add_tcase(s, pool);
+	return s;
+}

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "password.h"
 #include "ratelimit.h"
+#include "rconn.h"
 #include "reply.h"
 #include "router.h"
 #include "session.h"
@@ -156,6 +157,20 @@ reply_tokens(struct ctx *ctx, int status, const char *access,
 	return reply_json(ctx, status, o);
 }
 
+/*
+ * After a session call failed: 1 when Redis is connected, so it answered
+ * with an error (out of memory, ACL) rather than being unreachable; the
+ * signature-only fallback is for a Redis that is down (SPEC 3).
+ */
+static int
+redis_refused(struct ctx *ctx)
+{
+	struct rconn_stats	 st;
+
+	rconn_stats(ctx->rconn_, &st);
+	return st.connected;
+}
+
 /* A signed token living in the arena; NULL on a libjwt fault. */
 static const char *
 issue(struct ctx *ctx, enum token_type typ, long long uid, const char *sid,
@@ -193,7 +208,11 @@ open_session(struct ctx *ctx, int status, const struct user *u)
 	session_config_of(ctx->config, &sc);
 	if (session_create(ctx_redis(ctx), &sc, u->id, sid, claims.jti) ==
 	    SESSION_UNAVAILABLE) {
-		if (ctx->config->redis_required)
+		/*
+		 * A Redis that is up but refused the write (full, ACL) would
+		 * refuse these tokens at once: fail rather than hand them out.
+		 */
+		if (ctx->config->redis_required || redis_refused(ctx))
 			return reply_error(ctx, 503,
 			    "Token storage unavailable");
 		log_warnx("redis down: session for user %lld issued on "
@@ -380,7 +399,7 @@ handle_refresh(struct ctx *ctx)
 	case ROTATE_INVALID:
 		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
 	case ROTATE_UNAVAILABLE:
-		if (ctx->config->redis_required)
+		if (ctx->config->redis_required || redis_refused(ctx))
 			return reply_error(ctx, 503, "Token check unavailable");
 		log_warnx("redis down: refresh for user %lld accepted on "
 		    "signature, rotation not tracked", old.sub);

@@ -22,6 +22,7 @@
 #include "router.h"
 #include "session.h"
 #include "token.h"
+#include "token_cache.h"
 #include "users.h"
 #include "validate.h"
 
@@ -425,7 +426,7 @@ bearer(struct ctx *ctx, struct token *tok)
 	for (h += 7; *h == ' '; h++)
 		;
 	token_config_of(ctx->config, &tc);
-	if (token_verify(&tc, TOKEN_ACCESS, h, ctx->now, tok) == -1) {
+	if (token_verify_cached(&tc, TOKEN_ACCESS, h, ctx->now, tok) == -1) {
 		log_debug("bearer refused: %s", tok->why);
 		reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
 		return -1;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "body.h"
 #include "config.h"
 #include "ctx.h"
 #include "log.h"
@@ -60,54 +61,21 @@ ctx_param(const struct ctx *ctx, const char *name)
 	return FCGX_GetParam(name, ctx->req->envp);
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /*
  * The decoded value of query parameter name ("" for a bare name), or NULL
- * when absent or badly escaped.  The result lives in the arena.
+ * when absent or when the query is not valid urlencoded UTF-8 (the body
+ * parser's rules: a query is the same format).  Lives in the arena.
  */
 const char *
 ctx_query_get(struct ctx *ctx, const char *name)
 {
-	const char	*p = ctx->query, *end, *eq;
-	size_t		 nlen = strlen(name), i, n;
-	char		*out;
-	int		 hi, lo;
+	struct body	 b;
 
-	for (; *p != '\0'; p = *end ? end + 1 : end) {
-		end = p + strcspn(p, "&");
-		eq = memchr(p, '=', (size_t)(end - p));
-		if ((size_t)((eq ? eq : end) - p) != nlen ||
-		    memcmp(p, name, nlen) != 0)
-			continue;
-		if (eq == NULL)
-			return "";
-		n = (size_t)(end - eq - 1);
-		out = arena_alloc(ctx->arena, n + 1);
-		for (i = 0, eq++; eq < end; eq++) {
-			if (*eq == '+')
-				out[i++] = ' ';
-			else if (*eq != '%')
-				out[i++] = *eq;
-			else if (end - eq < 3 || (hi = hexval(eq[1])) < 0 ||
-			    (lo = hexval(eq[2])) < 0 || (hi | lo) == 0)
-				return NULL;
-			else {
-				out[i++] = (char)(hi << 4 | lo);
-				eq += 2;
-			}
-		}
-		out[i] = '\0';
-		return out;
-	}
-	return NULL;
+	if (ctx->query[0] == '\0' || body_parse(ctx->arena,
+	    "application/x-www-form-urlencoded", ctx->query,
+	    strlen(ctx->query), &b) != BODY_OK)
+		return NULL;
+	return body_get(&b, name);
 }
 
 /*

@@ -296,7 +296,12 @@ reply_too_many(struct ctx *ctx, long retry_after)
 	return reply_error(ctx, 429, "Too many failed login attempts");
 }
 
-/* POST /auth/login (SPEC 2): equal time for unknown email and bad password */
+/*
+ * POST /auth/login (SPEC 2): equal time for unknown email and bad
+ * password.  The attempt is counted as a failure before the password is
+ * checked, so parallel guesses cannot get past the limit; a success
+ * takes that back.
+ */
 static int
 handle_login(struct ctx *ctx)
 {
@@ -307,7 +312,7 @@ handle_login(struct ctx *ctx)
 	struct user		 u;
 	const char		*email, *password, *addr;
 	long			 retry_after = 0;
-	int			 rc, found, ok;
+	int			 rc, found, ok, reserved = 0;
 
 	if ((rc = read_fields(ctx, &b)) != 1)
 		return rc;
@@ -319,12 +324,15 @@ handle_login(struct ctx *ctx)
 	email = validate_lower_email(ctx->arena, email);
 	if ((addr = ctx_param(ctx, "REMOTE_ADDR")) == NULL)
 		addr = "";
+	if (ctx->users == NULL)
+		return reply_error(ctx, 503, "User store unavailable");
 	rl.prefix = ctx->config->redis_prefix;
 	rl.max_failures = ctx->config->login_max_failures;
 	rl.window = ctx->config->login_failure_window;
-	switch (ratelimit_check(ctx_redis(ctx), &rl, email, addr,
+	switch (ratelimit_reserve(ctx_redis(ctx), &rl, email, addr,
 	    &retry_after)) {
 	case RATELIMIT_OK:
+		reserved = 1;
 		break;
 	case RATELIMIT_BLOCKED:
 		return reply_too_many(ctx, retry_after);
@@ -332,23 +340,25 @@ handle_login(struct ctx *ctx)
 		log_warnx("redis down: login attempts are not limited");
 		break;
 	}
-	if (ctx->users == NULL)
-		return reply_error(ctx, 503, "User store unavailable");
 	if ((found = users_find_by_email(ctx->users, email, ctx->arena, &u))
 	    == -1)
-		return -1;
+		goto fault;
 	password_params_of(ctx->config, &pp);
 	/* an unknown email spends a verify all the same */
 	ok = password_verify(&pp, found ? u.password_hash : NULL, password,
 	    strlen(password));
 	if (ok == -1)
-		return -1;
-	if (!found || !ok) {
-		ratelimit_fail(ctx_redis(ctx), &rl, email, addr);
+		goto fault;
+	if (!found || !ok)	/* counted by the reservation */
 		return reply_unauthorized(ctx, MSG_BAD_LOGIN, 0);
-	}
-	ratelimit_clear(ctx_redis(ctx), &rl, email);
+	if (reserved)
+		ratelimit_succeeded(ctx_redis(ctx), &rl, email, addr);
 	return open_session(ctx, 200, &u);
+fault:
+	/* not a failed login: give the reservation back */
+	if (reserved)
+		ratelimit_release(ctx_redis(ctx), &rl, email, addr);
+	return -1;
 }
 
 /* POST /auth/refresh (SPEC 2): rotation, grace window, reuse detection. */

@@ -1,8 +1,10 @@
 /*
  * Failed-login rate limit (SPEC 2): one counter per email and one per
- * client address, each in a fixed window from its first failure.  Keys
- * hold a hash of the lower-cased value, never the email or address.  The
- * handler decides what a refused or failed attempt is.
+ * client address, each in a fixed window from its first failure.  An
+ * attempt is counted when it starts (a reservation, one Lua script per
+ * key so each stays in its own Cluster slot) and given back if it
+ * succeeds.  Keys hold a hash of the lower-cased value, never the email
+ * or address.  The handler decides what a failed attempt is.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -20,10 +22,71 @@
 #define RATELIMIT_KEYS		2	/* email, address */
 #define RATELIMIT_CHUNK		256	/* bytes lower-cased at a time */
 #define RATELIMIT_ERROR_LOG_MAX	160
+#define RATELIMIT_NUM_MAX	24	/* a long in decimal */
+
+/*
+ * KEYS[1] a counter; ARGV[1] max failures, ARGV[2] the window in seconds.
+ * Returns 0 when the attempt was counted (the first count starts the
+ * window), or the milliseconds (>= 1) until the window ends when the
+ * counter is at the limit: then nothing is counted.  A counter without a
+ * TTL gets one, so no key blocks for ever.
+ */
+static struct rconn_script reserve_script = { .source =
+	"local v = redis.call('GET', KEYS[1])\n"
+	"local n = 0\n"
+	"if v then\n"
+	"  if not string.match(v, '^%d+$') then\n"
+	"    return redis.error_reply('ratelimit counter is not a count')\n"
+	"  end\n"
+	"  n = tonumber(v)\n"
+	"end\n"
+	"if n >= tonumber(ARGV[1]) then\n"
+	"  local t = redis.call('PTTL', KEYS[1])\n"
+	"  if t < 0 then\n"
+	"    redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+	"    t = tonumber(ARGV[2]) * 1000\n"
+	"  end\n"
+	"  if t < 1 then t = 1 end\n"
+	"  return t\n"
+	"end\n"
+	"redis.call('INCR', KEYS[1])\n"
+	"if redis.call('TTL', KEYS[1]) < 0 then\n"
+	"  redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+	"end\n"
+	"return 0\n" };
+
+/*
+ * KEYS[1] a counter.  Takes one reservation back: never below 0, and a
+ * counter back at 0 is deleted, so the next failure starts a new window.
+ * A missing counter (its window passed) or a garbled one is left alone.
+ * Returns the count left.
+ */
+static struct rconn_script release_script = { .source =
+	"local v = redis.call('GET', KEYS[1])\n"
+	"if not v or not string.match(v, '^%d+$') then return 0 end\n"
+	"if tonumber(v) <= 1 then\n"
+	"  redis.call('DEL', KEYS[1])\n"
+	"  return 0\n"
+	"end\n"
+	"return redis.call('DECR', KEYS[1])\n" };
+
+static struct rconn_script *const rl_scripts[] = {
+	&reserve_script, &release_script
+};
+#define RL_SCRIPTS	(sizeof(rl_scripts) / sizeof(rl_scripts[0]))
 
 struct rl_keys {
 	int	 n;
+	char	 kind[RATELIMIT_KEYS];		/* 'e' email, 'a' address */
 	char	 key[RATELIMIT_KEYS][RATELIMIT_KEY_MAX];
+};
+
+/* One command of a pipeline: a script on one key, or DEL of the key. */
+struct rl_op {
+	struct rconn_script	*script;	/* NULL: DEL */
+	const char		*key;
+	const char		*arg[2];	/* reserve_script's ARGV */
+	redisReply		*reply;
 };
 
 /*
@@ -66,12 +129,18 @@ ratelimit_keys(struct rl_keys *k, const char *prefix, const char *email,
     const char *addr)
 {
 	k->n = 0;
-	if (email != NULL && *email != '\0' && ratelimit_key(k->key[k->n++],
-	    RATELIMIT_KEY_MAX, prefix, 'e', email) == -1)
-		return -1;
-	if (addr != NULL && *addr != '\0' && ratelimit_key(k->key[k->n++],
-	    RATELIMIT_KEY_MAX, prefix, 'a', addr) == -1)
-		return -1;
+	if (email != NULL && *email != '\0') {
+		k->kind[k->n] = 'e';
+		if (ratelimit_key(k->key[k->n++], RATELIMIT_KEY_MAX, prefix,
+		    'e', email) == -1)
+			return -1;
+	}
+	if (addr != NULL && *addr != '\0') {
+		k->kind[k->n] = 'a';
+		if (ratelimit_key(k->key[k->n++], RATELIMIT_KEY_MAX, prefix,
+		    'a', addr) == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -93,145 +162,226 @@ reply_is(const char *what, const redisReply *r, int type)
 	return 0;
 }
 
-/* A GET reply as a count: 0 and *count, or -1 (logged). */
 static int
-reply_count(const redisReply *r, long long *count)
+is_noscript(const redisReply *r)
 {
-	char	*end;
-
-	if (r != NULL && r->type == REDIS_REPLY_NIL) {
-		*count = 0;
-		return 0;
-	}
-	if (!reply_is("check", r, REDIS_REPLY_STRING))
-		return -1;
-	*count = strtoll(r->str, &end, 10);
-	if (r->len == 0 || *end != '\0' || *count < 0) {
-		log_warnx("ratelimit check: counter is not a count");
-		return -1;
-	}
-	return 0;
+	return r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
+	    strncmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
 /*
- * Whether this email or client address may try to log in, in one round
- * trip.  RATELIMIT_OK; RATELIMIT_BLOCKED when either has max_failures
- * failures in its window, with *retry_after the seconds (>= 1) until
- * every blocking window has passed; RATELIMIT_UNAVAILABLE when rc is NULL
- * or Redis is down or answered an error (logged).  NULL or "" skips a
- * value.
+ * Queues op: EVALSHA, or EVAL with the source when the script's SHA is
+ * not known yet or eval is set.  0, or -1 when the connection is gone.
+ */
+static int
+op_append(struct rconn *rc, const struct rl_op *op, int eval)
+{
+	const char	*cmd = "EVALSHA", *body;
+
+	if (op->script == NULL)
+		return rconn_append(rc, "DEL %s", op->key);
+	body = op->script->sha;
+	if (eval || *body == '\0') {
+		cmd = "EVAL";
+		body = op->script->source;
+	}
+	if (op->arg[0] == NULL)
+		return rconn_append(rc, "%s %s 1 %s", cmd, body, op->key);
+	return rconn_append(rc, "%s %s 1 %s %s %s", cmd, body, op->key,
+	    op->arg[0], op->arg[1]);
+}
+
+static void
+ops_free(struct rl_op *ops, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		if (ops[i].reply != NULL)
+			freeReplyObject(ops[i].reply);
+		ops[i].reply = NULL;
+	}
+}
+
+/*
+ * Runs ops in one round trip; a script whose SHA is not known yet is
+ * loaded in the same round trip and run with EVAL.  A node that lost its
+ * script cache (restart, SCRIPT FLUSH) answers NOSCRIPT: that op alone
+ * runs again with EVAL.  Returns 0 with every op's reply set (error
+ * replies included), or -1 with none when the connection failed: then
+ * whatever Redis did stays done.
+ */
+static int
+ops_run(struct rconn *rc, struct rl_op *ops, int n)
+{
+	redisReply	*r;
+	int		 load[RL_SCRIPTS] = { 0 };
+	size_t		 j;
+	int		 i;
+
+	for (i = 0; i < n; i++)
+		ops[i].reply = NULL;
+	for (j = 0; j < RL_SCRIPTS; j++) {
+		if (rl_scripts[j]->sha[0] != '\0')
+			continue;
+		for (i = 0; i < n; i++)
+			if (ops[i].script == rl_scripts[j])
+				load[j] = 1;
+		if (load[j] && rconn_append(rc, "SCRIPT LOAD %s",
+		    rl_scripts[j]->source) == -1)
+			return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (op_append(rc, &ops[i], 0) == -1)
+			return -1;
+	/* read every reply, or the next command would get one of ours */
+	for (j = 0; j < RL_SCRIPTS; j++) {
+		if (!load[j])
+			continue;
+		if ((r = rconn_reply(rc)) == NULL)
+			return -1;	/* the rest is lost with the link */
+		if (reply_is("script load", r, REDIS_REPLY_STRING) &&
+		    r->len == sizeof(rl_scripts[j]->sha) - 1)
+			memcpy(rl_scripts[j]->sha, r->str, r->len + 1);
+		freeReplyObject(r);
+	}
+	for (i = 0; i < n; i++)
+		if ((ops[i].reply = rconn_reply(rc)) == NULL)
+			goto fail;
+	for (i = 0; i < n; i++) {
+		if (ops[i].script == NULL || !is_noscript(ops[i].reply))
+			continue;
+		freeReplyObject(ops[i].reply);
+		ops[i].reply = NULL;
+		log_info("redis script cache was flushed: using EVAL");
+		if (op_append(rc, &ops[i], 1) == -1 ||
+		    (ops[i].reply = rconn_reply(rc)) == NULL)
+			goto fail;
+	}
+	return 0;
+fail:
+	ops_free(ops, n);
+	return -1;
+}
+
+/*
+ * Gives back one reservation on each key of k, except that the email's
+ * counter is deleted when clear_email is set, in one round trip.  Errors
+ * are logged.
+ */
+static void
+ratelimit_settle(struct rconn *rc, const struct rl_keys *k, int clear_email)
+{
+	struct rl_op	 ops[RATELIMIT_KEYS];
+	int		 i;
+
+	if (rc == NULL || k->n == 0)
+		return;
+	memset(ops, 0, sizeof(ops));
+	for (i = 0; i < k->n; i++) {
+		ops[i].key = k->key[i];
+		if (!clear_email || k->kind[i] != 'e')
+			ops[i].script = &release_script;
+	}
+	if (ops_run(rc, ops, k->n) == -1)
+		return;
+	for (i = 0; i < k->n; i++)
+		(void)reply_is(ops[i].script == NULL ? "clear" : "release",
+		    ops[i].reply, REDIS_REPLY_INTEGER);
+	ops_free(ops, k->n);
+}
+
+/*
+ * Whether this email and this client address may try to log in, and if
+ * so counts the attempt as a failure for both at once (one round trip),
+ * so that parallel attempts cannot get past the limit.  Returns:
+ * RATELIMIT_OK: counted; call ratelimit_succeeded() if the login works,
+ * ratelimit_release() if it could not be decided, nothing if it failed.
+ * RATELIMIT_BLOCKED: either is at max_failures in its window; nothing is
+ * counted, and *retry_after is the seconds (>= 1) until every blocking
+ * window has passed.
+ * RATELIMIT_UNAVAILABLE: rc is NULL, Redis is down or answered an error
+ * (logged); there is no limit, and nothing is counted unless the link
+ * died mid-way.
+ * NULL or "" skips a value; *retry_after is 0 unless blocked.
  */
 enum ratelimit_status
-ratelimit_check(struct rconn *rc, const struct ratelimit_config *cfg,
+ratelimit_reserve(struct rconn *rc, const struct ratelimit_config *cfg,
     const char *email, const char *addr, long *retry_after)
 {
-	struct rl_keys		 k;
-	redisReply		*r[RATELIMIT_KEYS * 2] = { NULL };
-	long long		 count, wait_ms, max_ms = 0;
-	enum ratelimit_status	 st = RATELIMIT_UNAVAILABLE;
-	int			 i, blocked = 0;
+	struct rl_keys	 k, undo;
+	struct rl_op	 ops[RATELIMIT_KEYS];
+	char		 max[RATELIMIT_NUM_MAX], window[RATELIMIT_NUM_MAX];
+	long long	 ms, max_ms = 0;
+	int		 i, failed = 0;
 
 	*retry_after = 0;
 	if (rc == NULL || ratelimit_keys(&k, cfg->prefix, email, addr) == -1)
 		return RATELIMIT_UNAVAILABLE;
-	for (i = 0; i < k.n; i++)
-		if (rconn_append(rc, "GET %s", k.key[i]) == -1 ||
-		    rconn_append(rc, "PTTL %s", k.key[i]) == -1)
-			return RATELIMIT_UNAVAILABLE;	/* connection dropped */
-	/* read every reply, or the next command would get one of ours */
-	for (i = 0; i < k.n * 2; i++)
-		if ((r[i] = rconn_reply(rc)) == NULL)
-			goto done;
+	snprintf(max, sizeof(max), "%ld", cfg->max_failures);
+	snprintf(window, sizeof(window), "%ld", cfg->window);
+	memset(ops, 0, sizeof(ops));
 	for (i = 0; i < k.n; i++) {
-		if (reply_count(r[2 * i], &count) == -1 ||
-		    !reply_is("check", r[2 * i + 1], REDIS_REPLY_INTEGER))
-			goto done;
-		wait_ms = r[2 * i + 1]->integer;
-		if (count < cfg->max_failures || wait_ms == -2)
-			continue;	/* under the limit, or just expired */
-		if (wait_ms < 0)	/* no TTL: cannot happen, bound it */
-			wait_ms = cfg->window * 1000LL;
-		blocked = 1;
-		if (wait_ms > max_ms)
-			max_ms = wait_ms;
+		ops[i].script = &reserve_script;
+		ops[i].key = k.key[i];
+		ops[i].arg[0] = max;
+		ops[i].arg[1] = window;
 	}
-	st = RATELIMIT_OK;
-	if (blocked) {
-		st = RATELIMIT_BLOCKED;
-		*retry_after = (long)((max_ms + 999) / 1000);
-		if (*retry_after < 1)
-			*retry_after = 1;
+	if (ops_run(rc, ops, k.n) == -1)
+		return RATELIMIT_UNAVAILABLE;	/* an INCR that landed counts */
+	undo.n = 0;
+	for (i = 0; i < k.n; i++) {
+		ms = -1;
+		if (reply_is("reserve", ops[i].reply, REDIS_REPLY_INTEGER) &&
+		    (ms = ops[i].reply->integer) < 0)
+			log_warnx("ratelimit reserve: bad answer %lld", ms);
+		if (ms < 0)
+			failed = 1;
+		else if (ms == 0) {
+			undo.kind[undo.n] = k.kind[i];
+			memcpy(undo.key[undo.n++], k.key[i], RATELIMIT_KEY_MAX);
+		} else if (ms > max_ms)
+			max_ms = ms;
 	}
-done:
-	for (i = 0; i < k.n * 2; i++)
-		if (r[i] != NULL)
-			freeReplyObject(r[i]);
-	return st;
-}
-
-/* Logs an EXEC that was aborted or whose commands failed. */
-static void
-exec_check(const redisReply *r)
-{
-	size_t	 i;
-
-	if (!reply_is("fail", r, REDIS_REPLY_ARRAY))
-		return;
-	for (i = 0; i < r->elements; i++)
-		if (r->element[i]->type == REDIS_REPLY_ERROR)
-			(void)reply_is("fail", r->element[i],
-			    REDIS_REPLY_INTEGER);
+	ops_free(ops, k.n);
+	if (max_ms == 0 && !failed)
+		return RATELIMIT_OK;
+	/* refused attempts do not count (SPEC 2): take back the others */
+	ratelimit_settle(rc, &undo, 0);
+	if (max_ms == 0)
+		return RATELIMIT_UNAVAILABLE;
+	*retry_after = (long)((max_ms + 999) / 1000);
+	return RATELIMIT_BLOCKED;
 }
 
 /*
- * Counts one failed login for the email and for the address (NULL or ""
- * skipped), in one round trip; the first failure starts the window.
- * Errors are logged: while Redis is down there is no limit (SPEC 2).
+ * A successful login after RATELIMIT_OK: clears the email's count (SPEC
+ * 2) and gives back the address's reservation, in one round trip.  NULL
+ * or "" skips a value; errors are logged (no limit while Redis is down).
  */
 void
-ratelimit_fail(struct rconn *rc, const struct ratelimit_config *cfg,
+ratelimit_succeeded(struct rconn *rc, const struct ratelimit_config *cfg,
     const char *email, const char *addr)
 {
 	struct rl_keys	 k;
-	redisReply	*r;
-	int		 i, j;
 
 	if (rc == NULL || ratelimit_keys(&k, cfg->prefix, email, addr) == -1)
 		return;
-	/* per key, so each transaction stays in one Cluster slot */
-	for (i = 0; i < k.n; i++)
-		if (rconn_append(rc, "MULTI") == -1 ||
-		    rconn_append(rc, "INCR %s", k.key[i]) == -1 ||
-		    rconn_append(rc, "EXPIRE %s %ld NX", k.key[i],
-		    cfg->window) == -1 ||
-		    rconn_append(rc, "EXEC") == -1)
-			return;
-	for (i = 0; i < k.n; i++) {
-		for (j = 0; j < 4; j++) {
-			if ((r = rconn_reply(rc)) == NULL)
-				return;	/* the rest is lost with the link */
-			if (j < 3 && r->type == REDIS_REPLY_ERROR)
-				(void)reply_is("fail", r, REDIS_REPLY_STATUS);
-			else if (j == 3)
-				exec_check(r);
-			freeReplyObject(r);
-		}
-	}
+	ratelimit_settle(rc, &k, 1);
 }
 
-/* Forgets the email's failures (a successful login); errors are logged. */
+/*
+ * An attempt after RATELIMIT_OK that was neither a success nor a failure
+ * (a fault, the user store down): gives back both reservations, in one
+ * round trip.  NULL or "" skips a value; errors are logged.
+ */
 void
-ratelimit_clear(struct rconn *rc, const struct ratelimit_config *cfg,
-    const char *email)
+ratelimit_release(struct rconn *rc, const struct ratelimit_config *cfg,
+    const char *email, const char *addr)
 {
 	struct rl_keys	 k;
-	redisReply	*r;
 
-	if (rc == NULL || ratelimit_keys(&k, cfg->prefix, email, NULL) == -1 ||
-	    k.n == 0)
+	if (rc == NULL || ratelimit_keys(&k, cfg->prefix, email, addr) == -1)
 		return;
-	if ((r = rconn_command(rc, "DEL %s", k.key[0])) == NULL)
-		return;
-	(void)reply_is("clear", r, REDIS_REPLY_INTEGER);
-	freeReplyObject(r);
+	ratelimit_settle(rc, &k, 0);
 }

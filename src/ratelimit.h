@@ -1,7 +1,9 @@
 /*
- * Failed-login counters in Redis (SPEC 2, POST /auth/login 429): per email
- * and per client address, in a fixed window from the first failure.
- * The program must have called sodium_init().
+ * Failed-login limit in Redis (SPEC 2, POST /auth/login 429): per email
+ * and per client address, in a fixed window from the first failure.  An
+ * attempt reserves a failure before the password is checked, so parallel
+ * attempts cannot overtake the limit.  The program must have called
+ * sodium_init().
  */
 #ifndef MOCKPIE_RATELIMIT_H
 #define MOCKPIE_RATELIMIT_H
@@ -15,18 +17,19 @@ struct ratelimit_config {
 };
 
 enum ratelimit_status {
-	RATELIMIT_OK,
-	RATELIMIT_BLOCKED,
-	RATELIMIT_UNAVAILABLE
+	RATELIMIT_OK,		/* reserved: counted as a failure for now */
+	RATELIMIT_BLOCKED,	/* refused, nothing counted */
+	RATELIMIT_UNAVAILABLE	/* Redis down or in error: no limit */
 };
 
-enum ratelimit_status	 ratelimit_check(struct rconn *,
+enum ratelimit_status	 ratelimit_reserve(struct rconn *,
 			    const struct ratelimit_config *, const char *,
 			    const char *, long *);
-void			 ratelimit_fail(struct rconn *,
+void			 ratelimit_succeeded(struct rconn *,
 			    const struct ratelimit_config *, const char *,
 			    const char *);
-void			 ratelimit_clear(struct rconn *,
-			    const struct ratelimit_config *, const char *);
+void			 ratelimit_release(struct rconn *,
+			    const struct ratelimit_config *, const char *,
+			    const char *);
 
 #endif

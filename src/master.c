@@ -313,6 +313,8 @@ exit_cause(const struct master *m, const struct slot *s, int status)
 {
 	if (s->timed_out)
 		return EXIT_TIMEOUT;
+	if (s->recycled && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return EXIT_RECYCLED;
 	if (WIFSIGNALED(status))	/* SIGKILL after the stop grace too */
 		return s->state == SLOT_STOPPING ? EXIT_STOPPED : EXIT_CRASHED;
 	if (WEXITSTATUS(status) != 0)

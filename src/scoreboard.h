@@ -29,6 +29,7 @@ struct slot {
 	volatile unsigned long	 redis_failures;
 	volatile long		 redis_backoff_ms;
 	volatile int		 timed_out;	/* master killed it */
+	volatile int		 recycled;	/* reached max_requests */
 };
 
 /* Why a worker ended, as counted in the scoreboard. */

@@ -193,9 +193,11 @@ worker_run(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 	}
 	worker_in_request = 1;		/* the handler must not touch ipcFd */
 	FCGX_Finish_r(&w.req);
-	if (!worker_stopping && limit != 0 && served >= limit)
+	if (!worker_stopping && limit != 0 && served >= limit) {
 		log_info("recycling after %lu requests", served);
-	slot->state = SLOT_STOPPING;
+		slot->recycled = 1;
+	}
+	slot->state = SLOT_STOPPING;	/* the master may start a successor */
 	deps_fini(&w);
 	exit(0);
 }

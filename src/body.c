@@ -578,10 +578,11 @@ multipart_parse(struct arena *a, const char *data, size_t len,
 
 /*
  * The next member name of the top-level object, as a span of JSON text
- * quotes included; 1 when found, 0 at the end, -1 on text json-c should
- * not have accepted.  Only run over text that json-c parsed in strict mode
- * (no comments, no single quotes), where strings and brackets are all the
- * structure there is.  json-c keeps the last of duplicate keys and cuts a
+ * quotes included; 1 when found, 0 at the end, -2 on a single quote
+ * outside a string (json-c 0.16 takes 'keys' even in strict mode: found by
+ * fuzzing), -1 on other text json-c should not have accepted.  Only run
+ * over text that json-c parsed in strict mode (no comments), where strings
+ * and brackets are all the structure there is.  json-c keeps the last of duplicate keys and cuts a
  * key at "\u0000", so the parsed object cannot show either.
  */
 static int
@@ -611,6 +612,8 @@ jscan_next_key(struct jscan *s, struct span *key)
 		}
 		s->pos++;
 		switch (c) {
+		case '\'':
+			return -2;
 		case '{':
 			if (++s->depth == 1)
 				s->want_key = 1;
@@ -716,6 +719,10 @@ jsonobj_parse(struct arena *a, const char *data, size_t len, struct body *out)
 			goto fail;
 		json_object_put(key);
 		key = NULL;
+	}
+	if (r == -2) {
+		body_fail(out, NULL, E_JSON);
+		goto fail;
 	}
 	if (r != 0 || key != NULL ||
 	    out->nfields != (size_t)json_object_object_length(obj)) {

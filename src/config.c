@@ -19,6 +19,7 @@
 #include "config.h"
 
 #define CONFIG_LINE_MAX	4096
+#define CONFIG_FILE_MAX	(1024 * 1024)
 
 enum config_type { T_INT, T_LONG, T_SIZE, T_BOOL, T_STR, T_PATH, T_SPECIAL };
 
@@ -393,18 +394,32 @@ trim(char *s)
 static int
 load_file(struct config *c, const char *path, char *err, size_t errlen)
 {
-	char	 line[CONFIG_LINE_MAX], msg[CONFIG_ERR_MAX], *key, *value, *eq;
+	char	 msg[CONFIG_ERR_MAX], *line = NULL, *key, *value, *eq;
+	size_t	 cap = 0;
+	ssize_t	 n;
 	FILE	*f;
 	int	 lineno = 0, rc = -1;
+
+	struct stat	 st;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	if (fstat(fileno(f), &st) == 0 && st.st_size > CONFIG_FILE_MAX) {
+		snprintf(err, errlen, "%s: larger than %d bytes", path,
+		    CONFIG_FILE_MAX);
+		goto fail;
+	}
+	while ((n = getline(&line, &cap, f)) != -1) {
 		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
+		if (n > CONFIG_LINE_MAX) {
 			snprintf(err, errlen, "%s:%d: line too long", path,
+			    lineno);
+			goto fail;
+		}
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			snprintf(err, errlen, "%s:%d: NUL byte in line", path,
 			    lineno);
 			goto fail;
 		}
@@ -426,6 +441,7 @@ load_file(struct config *c, const char *path, char *err, size_t errlen)
 	}
 	rc = 0;
 fail:
+	free(line);
 	fclose(f);
 	return rc;
 }

@@ -312,6 +312,17 @@ START_TEST(json_trailing_data_is_refused)
 }
 END_TEST
 
+/* json-c 0.16 strict still takes single-quoted keys (found by fuzzing) */
+START_TEST(json_single_quoted_keys_are_refused)
+{
+	ck_invalid(parse(JSON, "{'a':\"a\"}"), NULL, "json_invalid");
+	ck_invalid(parse(JSON, "{'a':1,'a':\"a\"}"), NULL, "json_invalid");
+	ck_invalid(parse(JSON, "{'a\\u0000b':\"a\"}"), NULL, "json_invalid");
+	ck_invalid(parse(JSON, "{\"x\":\"1\",'a':\"a\"}"), NULL,
+	    "json_invalid");
+}
+END_TEST
+
 START_TEST(json_lenient_syntax_is_refused)
 {
 	static const char *bad[] = {
@@ -803,6 +814,7 @@ suite(void)
 	tcase_add_test(tc_json, json_boolean_becomes_true_or_false);
 	tcase_add_test(tc_json, json_trailing_data_is_refused);
 	tcase_add_test(tc_json, json_lenient_syntax_is_refused);
+	tcase_add_test(tc_json, json_single_quoted_keys_are_refused);
 	tcase_add_test(tc_json, json_nan_and_infinity_are_refused);
 	tcase_add_test(tc_json, json_invalid_utf8_is_refused);
 	tcase_add_test(tc_json, json_escaped_nul_is_refused);

@@ -249,6 +249,20 @@ slots_count(const struct master *m, unsigned gen, int starting_only)
 	return n;
 }
 
+/*
+ * Extra requests before this worker recycles, spread over a quarter of
+ * max_requests so that workers started together do not all leave
+ * together (issue 4).  A multiplicative hash of the spawn count: spread,
+ * and the same every run.
+ */
+static unsigned long
+stagger(const struct master *m)
+{
+	unsigned long	 span = (unsigned long)m->config->max_requests / 4 + 1;
+
+	return (m->spawned * 2654435761UL) % span;
+}
+
 static int
 spawn(struct master *m)
 {
@@ -280,9 +294,7 @@ spawn(struct master *m)
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
 		    getppid() != m->pid)
 			_exit(1);
-		worker_run(m->config, m->listen_fd, m->sb, s,
-		    (unsigned long)(m->spawned % 16) *
-		    (unsigned long)(m->config->max_requests / 64));
+		worker_run(m->config, m->listen_fd, m->sb, s, stagger(m));
 		/* NOTREACHED */
 	default:
 		s->pid = pid;

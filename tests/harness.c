@@ -4,6 +4,8 @@
  * filled in, in a fresh directory; and an HTTP/1.1 client with
  * Connection: close.  No setsid/setpgid: Check's kill of a timed-out
  * test's process group must reach every server a test started.
+ * MOCKPIE_TEST_WRAPPER (e.g. "valgrind --trace-children=yes ...") runs the
+ * pool inside a command, with longer time limits (stack_ms()).
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -44,6 +46,11 @@
 #define STACK_STOP_MS		5000	/* after SIGTERM, before SIGKILL */
 #define STACK_PORT_TRIES	5	/* nginx on a port taken meanwhile */
 #define STACK_KIDS_MAX		64
+#define STACK_WRAPPER_WORDS	32	/* MOCKPIE_TEST_WRAPPER words */
+#define STACK_WRAPPER_MAX	4096	/* and its length */
+#define STACK_WRAPPER_SCALE	25	/* its time limits are this many
+					   times longer (valgrind: 20-50x
+					   slower) */
 #define TEMPLATE_MAX		(64 * 1024)
 #define HTTP_TIMEOUT_MS		5000
 #define HTTP_HEAD_MAX		(64 * 1024)
@@ -96,6 +103,26 @@ env_or(const char *name, const char *fallback)
 	const char	*v = getenv(name);
 
 	return v != NULL && *v != '\0' ? v : fallback;
+}
+
+/*
+ * 1 when MOCKPIE_TEST_WRAPPER names a command (e.g. valgrind and its
+ * options) that stack_start() runs the pool inside, else 0.
+ */
+int
+stack_under_wrapper(void)
+{
+	return env_or("MOCKPIE_TEST_WRAPPER", NULL) != NULL;
+}
+
+/*
+ * A time limit of ms as it should be for the pool at hand: ms, or ms times
+ * STACK_WRAPPER_SCALE when the pool runs inside MOCKPIE_TEST_WRAPPER.
+ */
+long
+stack_ms(long ms)
+{
+	return stack_under_wrapper() ? ms * STACK_WRAPPER_SCALE : ms;
 }
 
 /*
@@ -649,15 +676,46 @@ unix_listener(const char *path)
 	return fd;
 }
 
-/* Starts mockpie-fcgi: 0, or -1. */
+/*
+ * Splits MOCKPIE_TEST_WRAPPER at blanks (no quoting) into words[], which
+ * point into buf: the number of words (0 when unset), or -1 when it has
+ * more than max - 1 words or does not fit buf.
+ */
+static int
+wrapper_words(char *buf, size_t size, char **words, int max)
+{
+	const char	*w = env_or("MOCKPIE_TEST_WRAPPER", NULL);
+	char		*p;
+	int		 n = 0;
+
+	if (w == NULL)
+		return 0;
+	if (strlen(w) >= size)
+		return -1;
+	memcpy(buf, w, strlen(w) + 1);
+	for (p = strtok(buf, " \t"); p != NULL; p = strtok(NULL, " \t")) {
+		if (n == max - 1)
+			return -1;
+		words[n++] = p;
+	}
+	return n;
+}
+
+/*
+ * Starts mockpie-fcgi, inside MOCKPIE_TEST_WRAPPER when set (the wrapper
+ * must exec the program in its own process, as valgrind does, so that
+ * the master's pid is the one we started): 0, or -1.
+ */
 static int
 pool_start(struct stack *s, char *const *env, int inherit)
 {
 	char	 bin[STACK_PATH_MAX], log[STACK_PATH_MAX];
 	char	 listen_arg[STACK_PATH_MAX + 8], pidfile[STACK_PATH_MAX];
-	char	*argv[] = { bin, (char *)"--listen", listen_arg,
+	char	 wrapbuf[STACK_WRAPPER_MAX];
+	char	*args[] = { bin, (char *)"--listen", listen_arg,
 	    (char *)"--pidfile", pidfile, NULL };
-	int	 fd = -1;
+	char	*argv[STACK_WRAPPER_WORDS + 8];
+	int	 fd = -1, nw, i;
 
 	if (path_join(bin, sizeof(bin), env_or("MOCKPIE_BUILDDIR", "."),
 	    "src/mockpie-fcgi") == -1 ||
@@ -677,22 +735,76 @@ pool_start(struct stack *s, char *const *env, int inherit)
 			    strerror(errno));
 			return -1;
 		}
-		argv[1] = (char *)"--pidfile";	/* no --listen: fd 0 */
-		argv[2] = pidfile;
-		argv[3] = NULL;
+		args[1] = (char *)"--pidfile";	/* no --listen: fd 0 */
+		args[2] = pidfile;
+		args[3] = NULL;
 	}
+	if ((nw = wrapper_words(wrapbuf, sizeof(wrapbuf), argv,
+	    STACK_WRAPPER_WORDS)) == -1) {
+		fprintf(stderr, "harness: MOCKPIE_TEST_WRAPPER: more than %d "
+		    "words or too long\n", STACK_WRAPPER_WORDS - 1);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	for (i = 0; args[i] != NULL; i++)
+		argv[nw + i] = args[i];
+	argv[nw + i] = NULL;
 	s->master = spawn(argv, env, log, fd);
 	if (fd != -1)
 		close(fd);
 	return s->master == -1 ? -1 : 0;
 }
 
-/* Waits until GET /health answers 200 through nginx: 0, or -1. */
+/*
+ * 1 when GET /status shows as many workers accepting (idle or busy) as
+ * the pool wants, or when the pool has no /status (status_enabled off);
+ * else 0.
+ */
+static int
+workers_ready(struct stack *s)
+{
+	struct http_response	 r;
+	struct json_object	*o, *pool, *v;
+	long long		 wanted = -1, ready = 0;
+	int			 ok = 0;
+
+	if (http_request(s, "GET", "/status", NULL, NULL, 0, &r) == -1)
+		return 0;
+	if (r.status == 404) {
+		http_response_free(&r);
+		return 1;
+	}
+	if (r.status == 200 && (o = http_json(&r)) != NULL) {
+		if (json_object_object_get_ex(o, "pool", &pool)) {
+			if (json_object_object_get_ex(pool, "workers_wanted",
+			    &v))
+				wanted = json_object_get_int64(v);
+			if (json_object_object_get_ex(pool, "idle_workers", &v))
+				ready += json_object_get_int64(v);
+			if (json_object_object_get_ex(pool, "active_workers",
+			    &v))
+				ready += json_object_get_int64(v);
+		}
+		ok = wanted >= 0 && ready >= wanted;
+		json_object_put(o);
+	}
+	http_response_free(&r);
+	return ok;
+}
+
+/*
+ * Waits until GET /health answers 200 through nginx, then until every
+ * worker accepts (slow to start under MOCKPIE_TEST_WRAPPER, and a
+ * request queued for a worker still starting is no request in flight):
+ * 0, or -1.
+ */
 static int
 wait_ready(struct stack *s)
 {
 	struct http_response	 r;
-	long long		 deadline = now_us() + STACK_READY_MS * 1000LL;
+	long long		 deadline = now_us() +
+				    stack_ms(STACK_READY_MS) * 1000LL;
 	int			 last = 0;
 
 	while (now_us() < deadline) {
@@ -702,16 +814,24 @@ wait_ready(struct stack *s)
 			    "(see %s/mockpie.log)\n", s->dir);
 			return -1;
 		}
-		if (http_request(s, "GET", "/health", NULL, NULL, 0, &r) == 0) {
+		if (last != 200 &&
+		    http_request(s, "GET", "/health", NULL, NULL, 0, &r) == 0) {
 			last = r.status;
 			http_response_free(&r);
-			if (last == 200)
-				return 0;
 		}
+		if (last == 200 && workers_ready(s))
+			return 0;
 		sleep_ms(20);
 	}
-	fprintf(stderr, "harness: GET /health did not answer 200 within %d ms "
-	    "(last status %d; see %s/*.log)\n", STACK_READY_MS, last, s->dir);
+	if (last == 200) {
+		fprintf(stderr, "harness: not every worker accepted within "
+		    "%ld ms (see %s/mockpie.log)\n", stack_ms(STACK_READY_MS),
+		    s->dir);
+		return -1;
+	}
+	fprintf(stderr, "harness: GET /health did not answer 200 within %ld ms "
+	    "(last status %d; see %s/*.log)\n", stack_ms(STACK_READY_MS), last,
+	    s->dir);
 	return -1;
 }
 
@@ -787,7 +907,7 @@ stack_stop(struct stack *s)
 	if (s->master > 0)
 		kill(s->master, SIGTERM);
 	terminate(s->nginx, STACK_STOP_MS);
-	terminate(s->master, STACK_STOP_MS);
+	terminate(s->master, stack_ms(STACK_STOP_MS));
 	for (i = 0; i < n; i++)		/* workers of a master killed */
 		if (stack_pid_alive(kids[i]))
 			kill(kids[i], SIGKILL);
@@ -800,10 +920,11 @@ stack_stop(struct stack *s)
 }
 
 /*
- * Sends sig (0: none) to the pool's master and waits up to ms for it to
- * exit: its exit status (128 + signal when killed), or -1 on timeout or
- * when there is no master.  Call it from the process that started the
- * stack; elsewhere it can only poll /proc.
+ * Sends sig (0: none) to the pool's master and waits up to ms (times
+ * stack_ms()'s scale under MOCKPIE_TEST_WRAPPER) for it to exit: its exit
+ * status (128 + signal when killed), or -1 on timeout or when there is no
+ * master.  Call it from the process that started the stack; elsewhere it
+ * can only poll /proc.
  */
 int
 stack_stop_pool(struct stack *s, int sig, int ms)
@@ -814,7 +935,7 @@ stack_stop_pool(struct stack *s, int sig, int ms)
 		return -1;
 	if (sig != 0)
 		kill(s->master, sig);
-	if ((rc = wait_exit(s->master, ms)) != -1)
+	if ((rc = wait_exit(s->master, stack_ms(ms))) != -1)
 		s->master = -1;
 	return rc;
 }
@@ -860,14 +981,14 @@ stack_worker_pids(struct stack *s, pid_t *out, int max)
 }
 
 /*
- * Waits up to ms until the master has exactly n live workers: n, or the
- * last count seen.
+ * Waits up to ms (times stack_ms()'s scale under MOCKPIE_TEST_WRAPPER)
+ * until the master has exactly n live workers: n, or the last count seen.
  */
 int
 stack_wait_workers(struct stack *s, int n, int ms)
 {
 	pid_t		 pids[STACK_KIDS_MAX];
-	long long	 deadline = now_us() + ms * 1000LL;
+	long long	 deadline = now_us() + stack_ms(ms) * 1000LL;
 	int		 got;
 
 	while ((got = stack_worker_pids(s, pids, STACK_KIDS_MAX)) != n &&
@@ -947,7 +1068,7 @@ http_start(struct stack *s, struct http_conn *c, const char *method,
     size_t body_len)
 {
 	struct sockaddr_in	 sin;
-	struct timeval		 tv = { HTTP_TIMEOUT_MS / 1000, 0 };
+	struct timeval		 tv = { stack_ms(HTTP_TIMEOUT_MS) / 1000, 0 };
 	char			*head = NULL;
 	size_t			 headlen = 0;
 	FILE			*f;
@@ -1057,7 +1178,8 @@ http_finish(struct http_conn *c, struct http_response *out)
 	char		*buf = NULL, *p, *hend;
 	const char	*v, *next;
 	size_t		 len = 0, cap = 0, vlen, hlen;
-	long long	 deadline = c->started_us + HTTP_TIMEOUT_MS * 1000LL;
+	long long	 deadline = c->started_us +
+			    stack_ms(HTTP_TIMEOUT_MS) * 1000LL;
 	long		 blen;
 	ssize_t		 n;
 	int		 ms, rc = -1;

@@ -5,6 +5,12 @@
  * Everything the harness starts is a child of the process that called
  * stack_start(), dies with it (PR_SET_PDEATHSIG) and stays in its process
  * group; only that process can stop and wait for what it started.
+ *
+ * MOCKPIE_TEST_WRAPPER, when set, is a command line (words split at
+ * blanks, no quoting) that the pool runs inside, e.g. "valgrind
+ * --trace-children=yes --log-file=/tmp/vg/valgrind.%p"; the harness's own
+ * time limits are then stack_ms() times longer, and tests scale theirs
+ * with stack_ms() or skip timing checks when stack_under_wrapper().
  */
 #ifndef MOCKPIE_HARNESS_H
 #define MOCKPIE_HARNESS_H
@@ -59,6 +65,8 @@ const char		*stack_socket_path(struct stack *);
 long			 stack_log_size(struct stack *);
 int			 stack_log_count(struct stack *, long, const char *);
 int			 stack_pid_alive(pid_t);
+int			 stack_under_wrapper(void);
+long			 stack_ms(long);
 
 int			 http_request(struct stack *, const char *,
 			    const char *, const char *const *, const char *,

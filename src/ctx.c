@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "body.h"
@@ -17,11 +18,12 @@
 
 /*
  * Sets up ctx for the request just accepted in req.  request_id comes from
- * nginx ($request_id) when it passed one, else from the caller.
+ * nginx ($request_id) when it passed one, else from the pid and seq, the
+ * worker's request count.
  */
 void
 ctx_init(struct ctx *ctx, struct arena *arena, FCGX_Request *req,
-    const struct ctx_deps *deps, const char *fallback_id)
+    const struct ctx_deps *deps, unsigned long seq)
 {
 	const char	*v;
 
@@ -48,10 +50,12 @@ ctx_init(struct ctx *ctx, struct arena *arena, FCGX_Request *req,
 	    config_is_origin_allowed(ctx->config, v))
 		ctx->origin = v;
 	v = ctx_param(ctx, "REQUEST_ID");
-	if (v == NULL || strlen(v) > CTX_REQID_MAX || v[strspn(v,
-	    "0123456789abcdefABCDEF-")] != '\0')
-		v = fallback_id;
-	snprintf(ctx->request_id, sizeof(ctx->request_id), "%s", v);
+	if (v != NULL && strlen(v) <= CTX_REQID_MAX && v[strspn(v,
+	    "0123456789abcdefABCDEF-")] == '\0')
+		memcpy(ctx->request_id, v, strlen(v) + 1);
+	else				/* not behind our nginx */
+		snprintf(ctx->request_id, sizeof(ctx->request_id), "%lx-%lx",
+		    (unsigned long)getpid(), seq);
 }
 
 /* A FastCGI param (HTTP_* for headers), or NULL; lives until the reply. */

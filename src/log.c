@@ -55,7 +55,10 @@ log_level_parse(const char *s, enum log_level *out)
 void
 log_set_request(const char *id)
 {
-	snprintf(log_reqid, sizeof(log_reqid), "%s", id == NULL ? "-" : id);
+	if (id == NULL)
+		id = "-";
+	if (memccpy(log_reqid, id, '\0', sizeof(log_reqid)) == NULL)
+		log_reqid[sizeof(log_reqid) - 1] = '\0';
 }
 
 static void log_emit(enum log_level, int, const char *, va_list)

@@ -41,14 +41,22 @@ scoreboard_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Marks the slot busy with a request from now on. */
+/* Copies src into dst of size bytes, cut to fit, NUL-terminated. */
+static void
+copy_cut(char *dst, const char *src, size_t size)
+{
+	if (memccpy(dst, src, '\0', size) == NULL)
+		dst[size - 1] = '\0';
+}
+
+/* Marks the slot busy with a request from now on (once per request). */
 void
 scoreboard_busy(struct slot *s, const char *id, const char *method,
     const char *path)
 {
-	snprintf(s->request_id, sizeof(s->request_id), "%s", id);
-	snprintf(s->method, sizeof(s->method), "%s", method);
-	snprintf(s->path, sizeof(s->path), "%s", path);
+	copy_cut(s->request_id, id, sizeof(s->request_id));
+	copy_cut(s->method, method, sizeof(s->method));
+	copy_cut(s->path, path, sizeof(s->path));
 	s->busy_since_ms = scoreboard_now_ms();
 	__atomic_store_n(&s->state, SLOT_BUSY, __ATOMIC_RELEASE);
 }

@@ -128,13 +128,10 @@ static void
 serve_one(struct worker *w, unsigned long seq)
 {
 	struct ctx	*ctx;
-	char		 fallback_id[CTX_REQID_MAX + 1];
 	long long	 started = scoreboard_now_ms(), took;
 
-	snprintf(fallback_id, sizeof(fallback_id), "%lx-%lx",
-	    (unsigned long)getpid(), seq);
 	ctx = arena_alloc(w->arena, sizeof(*ctx));
-	ctx_init(ctx, w->arena, &w->req, &w->deps, fallback_id);
+	ctx_init(ctx, w->arena, &w->req, &w->deps, seq);
 	log_set_request(ctx->request_id);
 	scoreboard_busy(w->slot, ctx->request_id, ctx->method, ctx->path);
 	if (route_dispatch(ctx, route_tables) == -1 && !ctx->replied) {

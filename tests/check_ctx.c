@@ -106,7 +106,7 @@ fake_request(const char *const *env, const char *body, size_t len)
 	f->req.envp = envp;
 	memset(&deps, 0, sizeof(deps));
 	deps.config = &f->cfg;
-	ctx_init(&f->ctx, f->arena, &f->req, &deps, "test-1");
+	ctx_init(&f->ctx, f->arena, &f->req, &deps, 1);
 	return f;
 }
 

@@ -34,17 +34,6 @@ static char			 srv_dir[64];
 static struct rconn		*rc;
 static redisContext		*adm;
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec	 ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 static struct rconn *
 conn_new(const char *url)
 {
@@ -417,7 +406,7 @@ START_TEST(block_ends_when_the_window_has_passed)
 	ck_assert_int_eq(reserve(&short_cfg, "alice@example.com",
 	    "203.0.113.7", &retry), RATELIMIT_BLOCKED);
 	ck_assert_int_eq(retry, 1);
-	sleep_ms(1100);
+	test_sleep_ms(1100);
 	ck_assert_int_eq(reserve(&short_cfg, "alice@example.com",
 	    "203.0.113.7", &retry), RATELIMIT_OK);
 }
@@ -428,12 +417,12 @@ START_TEST(window_is_fixed_from_the_first_failure)
 	long	 retry;
 
 	fail_n(&short_cfg, 1, "alice@example.com", "203.0.113.7");
-	sleep_ms(500);
+	test_sleep_ms(500);
 	fail_n(&short_cfg, MAX_FAILURES - 1, "alice@example.com",
 	    "203.0.113.7");
 	ck_assert_int_eq(reserve(&short_cfg, "alice@example.com",
 	    "203.0.113.7", &retry), RATELIMIT_BLOCKED);
-	sleep_ms(600);		/* 1.1 s after the first, 0.6 after the last */
+	test_sleep_ms(600);		/* 1.1 s after the first, 0.6 after the last */
 	ck_assert_int_eq(reserve(&short_cfg, "alice@example.com",
 	    "203.0.113.7", &retry), RATELIMIT_OK);
 }
@@ -642,7 +631,7 @@ START_TEST(forty_parallel_attempts_let_exactly_the_limit_in)
 		}
 	}
 	close(go[0]);
-	sleep_ms(200);		/* let them connect */
+	test_sleep_ms(200);		/* let them connect */
 	close(go[1]);		/* and all go at once */
 	for (i = 0; i < PARALLEL; i++) {
 		ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);

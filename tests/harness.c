@@ -78,17 +78,6 @@ now_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec	 ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 static int
 path_join(char *dst, size_t size, const char *dir, const char *name)
 {
@@ -229,7 +218,7 @@ wait_exit(pid_t pid, long ms)
 			return 0;
 		if (now_us() >= deadline)
 			return -1;
-		sleep_ms(5);
+		test_sleep_ms(5);
 	}
 }
 
@@ -642,7 +631,7 @@ nginx_start(struct stack *s, char *const *env)
 				s->port = port;
 				return 0;
 			}
-			sleep_ms(10);
+			test_sleep_ms(10);
 		}
 		if (s->nginx != -1) {
 			terminate(s->nginx, STACK_STOP_MS);
@@ -821,7 +810,7 @@ wait_ready(struct stack *s)
 		}
 		if (last == 200 && workers_ready(s))
 			return 0;
-		sleep_ms(20);
+		test_sleep_ms(20);
 	}
 	if (last == 200) {
 		fprintf(stderr, "harness: not every worker accepted within "
@@ -993,7 +982,7 @@ stack_wait_workers(struct stack *s, int n, int ms)
 
 	while ((got = stack_worker_pids(s, pids, STACK_KIDS_MAX)) != n &&
 	    now_us() < deadline)
-		sleep_ms(10);
+		test_sleep_ms(10);
 	return got;
 }
 

@@ -97,26 +97,6 @@ static long long	 redis_back_at;	/* ms, CLOCK_MONOTONIC */
 
 static unsigned		 person_seq;
 
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec	 ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 /*
  * A person nobody registered yet: the pid keeps the tests of one TCase
  * (forked children of one process) apart, the sequence number the people
@@ -1673,7 +1653,7 @@ START_TEST(refresh_token_reused_after_grace_revokes_the_whole_session)
 	register_person(st_grace1, &p, &t0);
 	refresh_ok(st_grace1, t0.refresh, &t1);
 	/* grace is 1 s and counted in whole seconds: 2 s are past it */
-	sleep_ms(2200);
+	test_sleep_ms(2200);
 	assert_refresh_refused(st_grace1, t0.refresh);
 	/* reuse detection: everything of that session is gone */
 	assert_refresh_refused(st_grace1, t1.refresh);
@@ -1747,7 +1727,7 @@ back_setup(void)
 	ck_assert_ptr_nonnull(st_down);
 	login(st_down, &down_person, &down_during);
 	ck_assert_int_eq(redis_server_restart(stack_redis(st_down)), 0);
-	redis_back_at = now_ms();
+	redis_back_at = test_now_ms();
 }
 
 static void
@@ -1785,11 +1765,11 @@ END_TEST
 
 START_TEST(the_pool_logs_a_warning_while_redis_is_down)
 {
-	long long	 deadline = now_ms() + 2000;
+	long long	 deadline = test_now_ms() + 2000;
 
 	ck_assert_int_eq(me_status(st_down, down_before.access), 200);
-	while (!log_has(st_down, "warn", "redis") && now_ms() < deadline)
-		sleep_ms(POLL_MS);
+	while (!log_has(st_down, "warn", "redis") && test_now_ms() < deadline)
+		test_sleep_ms(POLL_MS);
 	ck_assert_msg(log_has(st_down, "warn", "redis"),
 	    "no warning about Redis in %s/*.log", stack_dir(st_down));
 }
@@ -1827,8 +1807,8 @@ wait_redis_back(void)
 {
 	long long	 until = redis_back_at + 2300;
 
-	if (now_ms() < until)
-		sleep_ms((long)(until - now_ms()));
+	if (test_now_ms() < until)
+		test_sleep_ms((long)(until - test_now_ms()));
 }
 
 START_TEST(sessions_a_restarted_empty_redis_lacks_are_refused_within_3s)
@@ -1839,9 +1819,9 @@ START_TEST(sessions_a_restarted_empty_redis_lacks_are_refused_within_3s)
 
 	/* the allow-list: Redis lost the session, so the token is out */
 	while ((status = me_status(st_down, down_before.access)) != 401) {
-		ck_assert_msg(now_ms() < deadline, "/auth/me still %d %lld ms "
-		    "after Redis came back", status, now_ms() - redis_back_at);
-		sleep_ms(POLL_MS);
+		ck_assert_msg(test_now_ms() < deadline, "/auth/me still %d %lld ms "
+		    "after Redis came back", status, test_now_ms() - redis_back_at);
+		test_sleep_ms(POLL_MS);
 	}
 	wait_redis_back();
 	for (i = 0; i < 2 * WORKERS; i++) {
@@ -1931,13 +1911,13 @@ START_TEST(me_answers_200_within_the_command_timeout_when_redis_hangs)
 
 	assert_pool_uses_hung_redis(st_hung);
 	person_new(&p);
-	t0 = now_ms();
+	t0 = test_now_ms();
 	register_person(st_hung, &p, &t);
-	ck_assert_int_lt(now_ms() - t0, HUNG_ANSWER_MS);
+	ck_assert_int_lt(test_now_ms() - t0, HUNG_ANSWER_MS);
 	for (i = 0; i < 3; i++) {
-		t0 = now_ms();
+		t0 = test_now_ms();
 		ck_assert_int_eq(me_status(st_hung, t.access), 200);
-		ck_assert_int_lt(now_ms() - t0, HUNG_ANSWER_MS);
+		ck_assert_int_lt(test_now_ms() - t0, HUNG_ANSWER_MS);
 	}
 }
 END_TEST
@@ -1946,10 +1926,10 @@ START_TEST(health_reports_redis_in_error_when_redis_hangs)
 {
 	struct http_response	 r;
 	struct json_object	*o, *redis, *db, *lat;
-	long long		 t0 = now_ms();
+	long long		 t0 = test_now_ms();
 
 	req(st_hung, "GET", "/health", NULL, NULL, &r);
-	ck_assert_int_lt(now_ms() - t0, HUNG_ANSWER_MS);
+	ck_assert_int_lt(test_now_ms() - t0, HUNG_ANSWER_MS);
 	assert_status(&r, 200);
 	o = json_of(&r);
 	ck_assert_pstr_eq(str_of(o, "status"), "degraded");
@@ -1977,9 +1957,9 @@ START_TEST(logout_answers_503_when_redis_hangs)
 
 	person_new(&p);
 	register_person(st_hung, &p, &t);
-	t0 = now_ms();
+	t0 = test_now_ms();
 	post(st_hung, "/auth/logout", NULL, t.access, NULL, &r);
-	ck_assert_int_lt(now_ms() - t0, HUNG_ANSWER_MS);
+	ck_assert_int_lt(test_now_ms() - t0, HUNG_ANSWER_MS);
 	assert_detail(&r, 503, "Token revocation unavailable");
 	http_response_free(&r);
 }
@@ -1999,9 +1979,9 @@ START_TEST(me_answers_503_when_redis_is_required_and_hangs)
 	person_new(&p);
 	register_person(st_hung, &p, &t);
 	for (i = 0; i < 2; i++) {
-		t0 = now_ms();
+		t0 = test_now_ms();
 		get_me(st_hung_req, t.access, &r);
-		ck_assert_int_lt(now_ms() - t0, HUNG_ANSWER_MS);
+		ck_assert_int_lt(test_now_ms() - t0, HUNG_ANSWER_MS);
 		assert_status(&r, 503);
 		o = json_of(&r);
 		ck_assert_ptr_nonnull(str_of(o, "detail"));

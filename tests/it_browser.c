@@ -75,15 +75,6 @@ static char			 page[PAGE_MAX];
 static size_t			 page_len;
 static char			 origin_env[ORIGIN_LEN + 32];
 
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 close_inherited_fds(void)
 {
@@ -456,11 +447,11 @@ chromium_dump_dom(const char *bin, const char *dir, const char *url,
 	 * Read until EOF or until the browser process has exited (a helper
 	 * it leaves behind may still hold the pipe), within the deadline.
 	 */
-	deadline = now_ms() + CHROMIUM_TIMEOUT_MS;
+	deadline = test_now_ms() + CHROMIUM_TIMEOUT_MS;
 	pfd.fd = p[0];
 	pfd.events = POLLIN;
 	for (;;) {
-		if ((left = (int)(deadline - now_ms())) <= 0)
+		if ((left = (int)(deadline - test_now_ms())) <= 0)
 			break;
 		if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
 			exited = 1;
@@ -491,7 +482,7 @@ chromium_dump_dom(const char *bin, const char *dir, const char *url,
 	}
 	dom[len] = '\0';
 	close(p[0]);
-	while (!exited && now_ms() < deadline) {
+	while (!exited && test_now_ms() < deadline) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			exited = 1;
 			break;

@@ -88,26 +88,6 @@ struct user {
 static struct stack	*st;
 static unsigned		 user_seq;
 
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec	 ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 static void
 start(int workers, const char *const *env)
 {
@@ -248,11 +228,11 @@ exits(const char *cause)
 static long
 exits_reach(const char *cause, long n, long ms)
 {
-	long long	 deadline = now_ms() + ms;
+	long long	 deadline = test_now_ms() + ms;
 	long		 got;
 
-	while ((got = exits(cause)) < n && now_ms() < deadline)
-		sleep_ms(POLL_MS);
+	while ((got = exits(cause)) < n && test_now_ms() < deadline)
+		test_sleep_ms(POLL_MS);
 	return got;
 }
 
@@ -326,7 +306,7 @@ static int
 pool_whole(int n, const pid_t *gone, int ngone, long ms)
 {
 	pid_t		 now[PIDS_MAX];
-	long long	 deadline = now_ms() + ms;
+	long long	 deadline = test_now_ms() + ms;
 	int		 k, i, ok;
 
 	do {
@@ -336,8 +316,8 @@ pool_whole(int n, const pid_t *gone, int ngone, long ms)
 				ok = 0;
 		if (ok)
 			return 1;
-		sleep_ms(POLL_MS);
-	} while (now_ms() < deadline);
+		test_sleep_ms(POLL_MS);
+	} while (test_now_ms() < deadline);
 	return 0;
 }
 
@@ -352,11 +332,11 @@ client_run(int stop_fd, int out_fd, const struct load_req *reqs, int nreqs,
 	struct http_response	 r;
 	struct pollfd		 pfd = { stop_fd, POLLIN, 0 };
 	const struct load_req	*q;
-	long long		 deadline = now_ms() + ms;
+	long long		 deadline = test_now_ms() + ms;
 	int			 i, good;
 
 	memset(&res, 0, sizeof(res));
-	for (i = 0; i < max && now_ms() < deadline; i++) {
+	for (i = 0; i < max && test_now_ms() < deadline; i++) {
 		if (poll(&pfd, 1, 0) != 0)
 			break;		/* the parent closed its end */
 		q = &reqs[(first + i) % nreqs];
@@ -526,19 +506,19 @@ START_TEST(worker_killed_under_load_costs_at_most_its_one_request)
 	user_register(&u);
 	mixed_reqs(reqs, &u);
 	load_start(&l, CLIENTS, reqs, 3, 1000000, LOAD_BOUND_MS);
-	sleep_ms(300);
+	test_sleep_ms(300);
 	/* a worker busy on a load request, so that a request is at stake */
 	if ((n = busy_on("/auth/me", busy, PIDS_MAX, NULL, 0)) == 0 &&
 	    (n = busy_on("/health", busy, PIDS_MAX, NULL, 0)) == 0)
 		n = stack_worker_pids(st, busy, PIDS_MAX);
 	ck_assert_int_gt(n, 0);
 	victim = busy[0];
-	t0 = now_ms();
+	t0 = test_now_ms();
 	ck_assert_int_eq(kill(victim, SIGKILL), 0);
 	ck_assert_msg(pool_whole(WORKERS, &victim, 1, stack_ms(WHOLE_MS)),
 	    "pool not whole %ld ms after SIGKILL", stack_ms(WHOLE_MS));
-	took = (long)(now_ms() - t0);
-	sleep_ms(300);		/* the new worker serves under load too */
+	took = (long)(test_now_ms() - t0);
+	test_sleep_ms(300);		/* the new worker serves under load too */
 	load_finish(&l, 1, &res);
 	fprintf(stderr, "it_faults: SIGKILL under load: %d requests, %d "
 	    "failed (%s), pool whole in %ld ms\n", res.sent, res.failed,
@@ -572,12 +552,12 @@ START_TEST(sighup_under_load_replaces_every_worker_without_a_failed_request)
 	nb = stack_worker_pids(st, before, PIDS_MAX);
 	ck_assert_int_eq(nb, WORKERS);
 	load_start(&l, CLIENTS, reqs, 3, 1000000, LOAD_BOUND_MS);
-	sleep_ms(200);
-	t0 = now_ms();
+	test_sleep_ms(200);
+	t0 = test_now_ms();
 	ck_assert_int_eq(kill(stack_master_pid(st), SIGHUP), 0);
 	replaced = pool_whole(WORKERS, before, nb, stack_ms(RELOAD_MS));
-	took = (long)(now_ms() - t0);
-	sleep_ms(200);
+	took = (long)(test_now_ms() - t0);
+	test_sleep_ms(200);
 	load_finish(&l, 1, &res);
 	fprintf(stderr, "it_faults: SIGHUP under load: %d requests, %d "
 	    "failed, every worker replaced in %ld ms\n", res.sent,
@@ -662,11 +642,11 @@ START_TEST(request_past_request_timeout_is_killed_and_answered_with_json)
 	log_from = stack_log_size(st);
 	ck_assert_int_eq(http_start(st, &c, "POST", "/auth/login", form, body,
 	    strlen(body)), 0);
-	deadline = now_ms() + stack_ms(900);
+	deadline = test_now_ms() + stack_ms(900);
 	id[0] = '\0';
 	while (busy_on("/auth/login", busy, PIDS_MAX, id, sizeof(id)) == 0 &&
-	    now_ms() < deadline)
-		sleep_ms(POLL_MS);
+	    test_now_ms() < deadline)
+		test_sleep_ms(POLL_MS);
 	ck_assert_msg(id[0] != '\0', "no worker seen busy on the login");
 	victim = busy[0];
 	ck_assert_int_eq(http_finish(&c, &r), 0);
@@ -752,16 +732,16 @@ START_TEST(redis_stopped_under_load_answers_on_the_fallback_then_recovers)
 	 * /status has every worker connected after its last request.
 	 */
 	ck_assert_int_eq(redis_server_restart(stack_redis(st)), 0);
-	t0 = now_ms();
+	t0 = test_now_ms();
 	deadline = t0 + stack_ms(RECOVER_MS);
 	do {
 		load_start(&l, CLIENTS, &ok, 1, RECOVER_BURST, LOAD_BOUND_MS);
 		load_finish(&l, 0, &res);
 		recovered = res.failed == 0 && all_redis_connected();
 		if (!recovered)
-			sleep_ms(POLL_MS);
-	} while (!recovered && now_ms() < deadline);
-	took = (long)(now_ms() - t0);
+			test_sleep_ms(POLL_MS);
+	} while (!recovered && test_now_ms() < deadline);
+	took = (long)(test_now_ms() - t0);
 	fprintf(stderr, "it_faults: Redis restarted: every worker connected "
 	    "again after %ld ms\n", took);
 	ck_assert_msg(recovered, "not recovered %ld ms after Redis came "
@@ -801,9 +781,9 @@ START_TEST(redis_that_hangs_answers_every_request_within_the_timeout)
 	    hung_listener_port(hung));
 	env[2] = url;
 	start(WORKERS, env);
-	t0 = now_ms();
+	t0 = test_now_ms();
 	user_register(&u);		/* its session on signature alone */
-	took = (long)(now_ms() - t0);
+	took = (long)(test_now_ms() - t0);
 	ck_assert_msg(took < stack_ms(ANSWER_MS), "register took %ld ms",
 	    took);
 	reqs[0].method = "GET";
@@ -933,10 +913,10 @@ START_TEST(sigterm_lets_requests_in_flight_finish_then_every_process_exits)
 		ck_assert_int_eq(http_start(st, &c[i], "POST", "/auth/login",
 		    form, body[i], strlen(body[i])), 0);
 	}
-	deadline = now_ms() + stack_ms(250);
+	deadline = test_now_ms() + stack_ms(250);
 	while ((nbusy = busy_on("/auth/login", busy, PIDS_MAX, NULL, 0)) <
-	    INFLIGHT && now_ms() < deadline)
-		sleep_ms(5);
+	    INFLIGHT && test_now_ms() < deadline)
+		test_sleep_ms(5);
 	ck_assert_msg(nbusy == INFLIGHT, "%d logins in flight, not %d",
 	    nbusy, INFLIGHT);
 	n = stack_worker_pids(st, workers, PIDS_MAX);

@@ -31,24 +31,6 @@
 static struct stack	*st;	/* the TCase's stack */
 
 static void
-sleep_ms(long ms)
-{
-	struct timespec	 ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1)
-		;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
 start(const char *const *env)
 {
 	struct stack_options	 o;
@@ -500,7 +482,7 @@ START_TEST(redis_down_answers_fast_without_a_reconnect_storm)
 		ck_assert_msg(r.elapsed_ms < FAST_MS, "request %d took %.0f ms",
 		    i, r.elapsed_ms);
 		http_response_free(&r);
-		sleep_ms(STORM_GAP_MS);
+		test_sleep_ms(STORM_GAP_MS);
 	}
 	/* each failed attempt logs one of these (debug past the first few) */
 	attempts = stack_log_count(st, from, "redis unavailable") +
@@ -550,7 +532,7 @@ START_TEST(health_is_connected_again_soon_after_redis_restarts)
 	get("/health", NULL, &r);
 	http_response_free(&r);
 	ck_assert_int_eq(redis_server_restart(stack_redis(st)), 0);
-	started = now_ms();
+	started = test_now_ms();
 	deadline = started + RECOVER_MS;
 	do {
 		get("/health", NULL, &r);
@@ -562,8 +544,8 @@ START_TEST(health_is_connected_again_soon_after_redis_restarts)
 		http_response_free(&r);
 		if (strcmp(last, "connected") == 0)
 			break;
-		sleep_ms(100);
-	} while (now_ms() < deadline);
+		test_sleep_ms(100);
+	} while (test_now_ms() < deadline);
 	ck_assert_msg(strcmp(last, "connected") == 0, "Redis still \"%s\" "
 	    "%d ms after its restart", last, RECOVER_MS);
 	get("/health?ready=1", NULL, &r);

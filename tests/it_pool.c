@@ -38,24 +38,6 @@ extern char	**environ;
 static struct stack	*st;
 
 static void
-sleep_ms(long ms)
-{
-	struct timespec	 ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1)
-		;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
 start(int inherit)
 {
 	struct stack_options	 o;
@@ -136,13 +118,13 @@ START_TEST(killed_worker_is_replaced_and_requests_keep_succeeding)
 	n = stack_worker_pids(st, before, PIDS_MAX);
 	victim = before[0];
 	ck_assert_int_eq(kill(victim, SIGKILL), 0);
-	deadline = now_ms() + REPLACE_MS;
+	deadline = test_now_ms() + REPLACE_MS;
 	do {
 		n = stack_worker_pids(st, after, PIDS_MAX);
 		if (n == WORKERS && !contains(after, n, victim))
 			break;
-		sleep_ms(20);
-	} while (now_ms() < deadline);
+		test_sleep_ms(20);
+	} while (test_now_ms() < deadline);
 	ck_assert_int_eq(n, WORKERS);
 	ck_assert_msg(!contains(after, n, victim), "worker %ld still listed",
 	    (long)victim);
@@ -161,8 +143,8 @@ START_TEST(sighup_replaces_every_worker_without_failing_a_request)
 	ck_assert_int_eq(stack_wait_workers(st, WORKERS, REPLACE_MS), WORKERS);
 	nb = stack_worker_pids(st, before, PIDS_MAX);
 	ck_assert_int_eq(kill(stack_master_pid(st), SIGHUP), 0);
-	deadline = now_ms() + RELOAD_MS;
-	while (now_ms() < deadline) {
+	deadline = test_now_ms() + RELOAD_MS;
+	while (test_now_ms() < deadline) {
 		status = health_status();
 		requests++;
 		ck_assert_msg(status == 200, "GET %d during the reload got %d",
@@ -198,14 +180,14 @@ START_TEST(sigterm_stops_the_master_and_every_worker_and_removes_the_socket)
 	ck_assert_int_eq(stack_wait_workers(st, WORKERS, REPLACE_MS), WORKERS);
 	n = stack_worker_pids(st, workers, PIDS_MAX);
 	ck_assert_int_eq(stack_stop_pool(st, SIGTERM, STOP_MS), 0);
-	deadline = now_ms() + STOP_MS;
+	deadline = test_now_ms() + STOP_MS;
 	do {
 		for (i = 0, alive = 0; i < n; i++)
 			alive += stack_pid_alive(workers[i]);
 		if (alive == 0)
 			break;
-		sleep_ms(20);
-	} while (now_ms() < deadline);
+		test_sleep_ms(20);
+	} while (test_now_ms() < deadline);
 	ck_assert_msg(alive == 0, "%d workers left after SIGTERM", alive);
 	ck_assert(!stack_pid_alive(master));
 	ck_assert_msg(stat(stack_socket_path(st), &sb) == -1 &&
@@ -221,7 +203,7 @@ static int
 workers_replaced(const pid_t *before, int n, int ms)
 {
 	pid_t		 now[PIDS_MAX];
-	long long	 deadline = now_ms() + ms;
+	long long	 deadline = test_now_ms() + ms;
 	int		 i, k, replaced;
 
 	do {
@@ -231,8 +213,8 @@ workers_replaced(const pid_t *before, int n, int ms)
 				replaced = 0;
 		if (replaced)
 			return 1;
-		sleep_ms(20);
-	} while (now_ms() < deadline);
+		test_sleep_ms(20);
+	} while (test_now_ms() < deadline);
 	return 0;
 }
 
@@ -277,7 +259,7 @@ START_TEST(requests_in_flight_when_sigterm_arrives_complete)
 	for (i = 0; i < WORKERS; i++)
 		ck_assert_int_eq(http_start(st, &c[i], "GET", "/health", NULL,
 		    NULL, 0), 0);
-	sleep_ms(PAUSE_MS / 4);	/* the requests reach the workers */
+	test_sleep_ms(PAUSE_MS / 4);	/* the requests reach the workers */
 	ck_assert_int_eq(kill(stack_master_pid(st), SIGTERM), 0);
 	for (i = 0; i < WORKERS; i++) {
 		ck_assert_int_eq(http_finish(&c[i], &r), 0);

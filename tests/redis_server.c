@@ -49,8 +49,9 @@ struct hung_listener {
 	int	 port;
 };
 
-static long long
-now_ms(void)
+/* Monotonic milliseconds, for test deadlines. */
+long long
+test_now_ms(void)
 {
 	struct timespec	 ts;
 
@@ -58,8 +59,9 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-sleep_ms(long ms)
+/* Sleeps ms milliseconds, through signals. */
+void
+test_sleep_ms(long ms)
 {
 	struct timespec	 ts;
 
@@ -229,15 +231,15 @@ spawn(struct redis_server *srv)
 	}
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	srv->pid = pid;
-	deadline = now_ms() + REDIS_SERVER_START_MS;
-	while (now_ms() < deadline) {
+	deadline = test_now_ms() + REDIS_SERVER_START_MS;
+	while (test_now_ms() < deadline) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			srv->pid = -1;	/* port taken, or no redis-server */
 			return -1;
 		}
 		if (answers_ping(srv->port))
 			return 0;
-		sleep_ms(10);
+		test_sleep_ms(10);
 	}
 	fprintf(stderr, "redis_server: no answer on port %d\n", srv->port);
 	redis_server_stop(srv);
@@ -377,10 +379,10 @@ redis_server_stop(struct redis_server *srv)
 	if (srv == NULL || srv->pid <= 0)
 		return 0;
 	kill(srv->pid, SIGTERM);
-	deadline = now_ms() + REDIS_SERVER_STOP_MS;
+	deadline = test_now_ms() + REDIS_SERVER_STOP_MS;
 	while ((w = waitpid(srv->pid, &status, WNOHANG)) == 0 &&
-	    now_ms() < deadline)
-		sleep_ms(5);
+	    test_now_ms() < deadline)
+		test_sleep_ms(5);
 	if (w == 0) {
 		kill(srv->pid, SIGKILL);
 		while ((w = waitpid(srv->pid, &status, 0)) == -1 &&
@@ -401,7 +403,7 @@ redis_server_restart(struct redis_server *srv)
 	for (try = 0; try < REDIS_SERVER_TRIES; try++) {
 		if (spawn(srv) == 0)
 			return 0;
-		sleep_ms(50);
+		test_sleep_ms(50);
 	}
 	return -1;
 }

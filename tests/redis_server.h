@@ -25,6 +25,9 @@ redisContext		*redis_server_client(const struct redis_server *);
 int			 redis_server_stop(struct redis_server *);
 int			 redis_server_restart(struct redis_server *);
 void			 redis_server_free(struct redis_server *);
+/* small utilities every test program that links this file shares */
+long long		 test_now_ms(void);
+void			 test_sleep_ms(long);
 int			 test_free_port(void);
 int			 test_tmpdir(char *, size_t);
 void			 test_tmpdir_remove(const char *);

@@ -2,7 +2,7 @@
 # 127.0.0.1 (redis-server on a unix socket, the pool and the do-nothing
 # responder under spawn-fcgi, nginx from conf/nginx.conf.in plus two bench
 # locations), one registered user and its access token.
-# In: $top, $nginx_workers, $keepalive.  Out: $dir, $base, $token, $pw.
+# In: $top, $nginx_workers, $keepalive (0: a connection per request).  Out: $dir, $base, $token, $pw.
 need=""
 for p in wrk nginx spawn-fcgi redis-server curl; do
 	command -v "$p" >/dev/null 2>&1 || [ -x "/usr/sbin/$p" ] || need="$need $p"
@@ -62,6 +62,11 @@ sed -e "s|@USER_LINE@|$user_line|" -e "s|@RUN_DIR@|$dir|g" \
     sed "/^\tupstream mockpie {/i\\
 \tupstream noop { server unix:$dir/noop.sock; keepalive $keepalive; }
 " >"$dir/nginx.conf"
+if [ "$keepalive" = 0 ]; then	# a connection per request, for comparison
+	sed -i -e '/^[[:space:]]*keepalive [0-9]*;/d' \
+	    -e 's/upstream noop { server \(unix:[^;]*\); keepalive 0; }/upstream noop { server \1; }/' \
+	    -e '/fastcgi_keep_conn/d' "$dir/nginx.conf"
+fi
 "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/nginx-error.log"
 
 base="http://127.0.0.1:$port"

@@ -387,11 +387,13 @@ reap(struct master *m)
 			    "%lu requests", (long)pid,
 			    scoreboard_exit_name(cause),
 			    signame(WTERMSIG(status)), lived, s->requests);
+		else if (cause == EXIT_FAILED)
+			log_warnx("worker %ld ended (failed) with status %d "
+			    "after %lld ms, %lu requests", (long)pid,
+			    WEXITSTATUS(status), lived, s->requests);
 		else
-			(cause == EXIT_FAILED ? log_warnx : log_info)(
-			    "worker %ld ended (%s) with status %d after %lld "
-			    "ms, %lu requests", (long)pid,
-			    scoreboard_exit_name(cause), WEXITSTATUS(status),
+			log_info("worker %ld ended (%s) after %lld ms, %lu "
+			    "requests", (long)pid, scoreboard_exit_name(cause),
 			    lived, s->requests);
 		if ((cause == EXIT_CRASHED || cause == EXIT_FAILED) &&
 		    m->state != MASTER_STOPPING)
@@ -463,41 +465,41 @@ reload(struct master *m)
 	log_info("reloading: replacing workers one at a time");
 }
 
-/* One step of a reload: spawn a new worker, or retire an old one. */
+/* A worker of an older generation not yet told to stop, or NULL. */
+static struct slot *
+old_worker(struct master *m)
+{
+	struct slot	*s;
+	int		 i;
+
+	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
+		s = &m->sb->slots[i];
+		if (s->pid != 0 && s->generation != m->generation &&
+		    s->state != SLOT_STOPPING)
+			return s;
+	}
+	return NULL;
+}
+
+/*
+ * One step of a reload, each tick: retire one old worker once a new one
+ * accepts, and start the next new one, so capacity never drops.
+ */
 static void
 reload_step(struct master *m)
 {
-	int	 fresh = slots_count(m, m->generation, 0);
-	int	 starting = slots_count(m, m->generation, 1);
-	int	 old = 0, i;
+	struct slot	*old;
+	int		 fresh = slots_count(m, m->generation, 0);
 
-	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
-		const struct slot *s = &m->sb->slots[i];
-
-		if (s->pid != 0 && s->generation != m->generation &&
-		    s->state != SLOT_STOPPING)
-			old++;
-	}
-	if (starting > 0)
+	if (slots_count(m, m->generation, 1) > 0)
 		return;		/* wait until the newest one accepts */
-	if (old > 0 && fresh > 0) {
-		for (i = 0; i < SCOREBOARD_SLOTS; i++) {
-			struct slot *s = &m->sb->slots[i];
-
-			if (s->pid != 0 && s->generation != m->generation &&
-			    s->state != SLOT_STOPPING) {
-				s->state = SLOT_STOPPING;
-				kill(s->pid, SIGTERM);
-				break;
-			}
-		}
-		old--;
+	if (fresh > 0 && (old = old_worker(m)) != NULL) {
+		old->state = SLOT_STOPPING;
+		kill(old->pid, SIGTERM);
 	}
-	if (fresh < m->config->workers) {
+	if (fresh < m->config->workers)
 		spawn(m);
-		return;
-	}
-	if (old == 0) {
+	else if (old_worker(m) == NULL) {
 		m->state = MASTER_RUNNING;
 		log_info("reload done: %d workers", fresh);
 	}

@@ -217,6 +217,90 @@ START_TEST(an_empty_origin_list_disables_cors)
 }
 END_TEST
 
+START_TEST(timeouts_that_contradict_each_other_are_refused)
+{
+	static const char *const bad[][2] = {
+		{ "request_timeout = 2\nslow_request_ms = 2000\n",
+		    "slow_request_ms" },
+		{ "request_timeout = 1\nredis_command_timeout_ms = 1000\n"
+		    "slow_request_ms = 10\ndatabase_busy_timeout_ms = 10\n",
+		    "redis_command_timeout_ms" },
+		{ "request_timeout = 1\nslow_request_ms = 10\n"
+		    "database_busy_timeout_ms = 1000\n",
+		    "database_busy_timeout_ms" },
+		{ "refresh_token_ttl = 60\naccess_token_ttl = 60\n"
+		    "refresh_reuse_grace = 60\n", "refresh_reuse_grace" },
+		{ "redis_backoff_min_ms = 3000\nredis_backoff_max_ms = 2000\n",
+		    "redis_backoff_min_ms" },
+	};
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file("mockpie.conf", bad[i][0]);
+		ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -1);
+		ck_assert_msg(strstr(err, bad[i][1]) != NULL,
+		    "\"%s\" not named in \"%s\"", bad[i][1], err);
+		config_fini(&c);
+	}
+}
+END_TEST
+
+START_TEST(the_socket_mode_is_octal_like_chmod)
+{
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX];
+
+	write_file("mockpie.conf", "listen_mode = 0600\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.listen_mode, 0600);
+	config_fini(&c);
+	write_file("mockpie.conf", "listen_mode = 0899\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "listen_mode"));
+	config_fini(&c);
+}
+END_TEST
+
+START_TEST(command_line_values_win_over_file_and_environment)
+{
+	struct config_overrides	 o = { "unix:/tmp/x.sock", "/tmp/x.pid", "3" };
+	struct config		 c;
+	char			 err[CONFIG_ERR_MAX];
+
+	write_file("mockpie.conf", "workers = 5\nlisten = 127.0.0.1:9000\n");
+	setenv("MOCKPIE_WORKERS", "7", 1);
+	ck_assert_int_eq(config_load_with(&c, path, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.workers, 3);
+	ck_assert_str_eq(c.listen, "unix:/tmp/x.sock");
+	ck_assert_str_eq(c.pidfile, "/tmp/x.pid");
+	config_fini(&c);
+}
+END_TEST
+
+START_TEST(a_nul_byte_or_a_huge_file_is_refused)
+{
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX], p[300];
+	FILE		*f;
+
+	snprintf(p, sizeof(p), "%s/mockpie.conf", dir);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	fwrite("workers = 2\0x\n", 1, 15, f);
+	fclose(f);
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "NUL"));
+	config_fini(&c);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	ck_assert_int_eq(ftruncate(fileno(f), 2 * 1024 * 1024), 0);
+	fclose(f);
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "larger than"));
+	config_fini(&c);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -234,6 +318,10 @@ suite(void)
 	tcase_add_test(tc, a_missing_or_short_secret_refuses_to_start);
 	tcase_add_test(tc, the_secret_file_is_read_without_its_newline);
 	tcase_add_test(tc, an_empty_origin_list_disables_cors);
+	tcase_add_test(tc, timeouts_that_contradict_each_other_are_refused);
+	tcase_add_test(tc, the_socket_mode_is_octal_like_chmod);
+	tcase_add_test(tc, command_line_values_win_over_file_and_environment);
+	tcase_add_test(tc, a_nul_byte_or_a_huge_file_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

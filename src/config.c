@@ -7,6 +7,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -517,6 +519,23 @@ toolong:
 	return -1;
 }
 
+/* listen_owner and listen_group name a user and group of this system. */
+static int
+check_account(const struct config *c, char *err, size_t errlen)
+{
+	if (c->listen_owner[0] != '\0' && getpwnam(c->listen_owner) == NULL) {
+		snprintf(err, errlen, "listen_owner: no user %s",
+		    c->listen_owner);
+		return -1;
+	}
+	if (c->listen_group[0] != '\0' && getgrnam(c->listen_group) == NULL) {
+		snprintf(err, errlen, "listen_group: no group %s",
+		    c->listen_group);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 validate(struct config *c, char *err, size_t errlen)
 {
@@ -538,13 +557,18 @@ validate(struct config *c, char *err, size_t errlen)
 		    "request_timeout (%d s)", c->request_timeout);
 		return -1;
 	}
-	if (c->redis.command_timeout_ms >= c->request_timeout * 1000 ||
-	    c->redis.connect_timeout_ms >= c->request_timeout * 1000) {
-		snprintf(err, errlen, "redis_command_timeout_ms: Redis "
-		    "timeouts must be below request_timeout (%d s)",
-		    c->request_timeout);
+	if (c->redis.connect_timeout_ms >= c->request_timeout * 1000) {
+		snprintf(err, errlen, "redis_connect_timeout_ms: must be below "
+		    "request_timeout (%d s)", c->request_timeout);
 		return -1;
 	}
+	if (c->redis.command_timeout_ms >= c->request_timeout * 1000) {
+		snprintf(err, errlen, "redis_command_timeout_ms: must be below "
+		    "request_timeout (%d s)", c->request_timeout);
+		return -1;
+	}
+	if (check_account(c, err, errlen) == -1)
+		return -1;
 	if ((long)c->database_busy_timeout_ms >= c->request_timeout * 1000L) {
 		snprintf(err, errlen, "database_busy_timeout_ms: must be below "
 		    "request_timeout (%d s)", c->request_timeout);

@@ -172,6 +172,7 @@ master_listen(const struct config *cfg, char *err, size_t errlen)
 		    chmod(path, (mode_t)cfg->listen_mode) == -1)
 			goto syserr;
 		if (socket_chown(path, cfg, err, errlen) == -1) {
+			(void)unlink(path);
 			close(fd);
 			return -1;
 		}

@@ -4,11 +4,12 @@
  * (PITFALLS: hiredis, SQLite), and freed before exit for the leak checker.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -37,15 +38,16 @@ struct worker {
 };
 
 static volatile sig_atomic_t	 worker_stopping;
-static volatile sig_atomic_t	 worker_in_request;
 static int			 worker_listen_fd = -1;
-static FCGX_Request		*worker_req;
+static int			 worker_wake[2] = { -1, -1 };
 
 /*
  * SIGTERM: finish the request in hand, then exit.  Closing our copy of the
  * listening socket makes the next (or the interrupted, restarted) accept
- * fail at once, so there is no window in which the flag is missed; an
- * idle kept-alive connection is shut so its blocked read returns.
+ * fail at once, so there is no window in which the flag is missed; the
+ * wake-up pipe ends the wait on an idle kept-alive connection.  A
+ * connection just accepted is never touched: nginx would not resend its
+ * request.
  */
 static void
 on_sigterm(int sig)
@@ -58,10 +60,37 @@ on_sigterm(int sig)
 		close(worker_listen_fd);
 		worker_listen_fd = -1;
 	}
-	if (!worker_in_request && worker_req != NULL &&
-	    worker_req->ipcFd >= 0)
-		shutdown(worker_req->ipcFd, SHUT_RDWR);
+	(void)write(worker_wake[1], "", 1);
 	errno = saved;
+}
+
+/*
+ * With a kept-alive connection (fastcgi_keep_conn), waits until nginx
+ * sends on it or SIGTERM comes: 1 to go on, 0 to stop.  Stopping then
+ * closes an idle connection; nginx resends a request that raced with
+ * that, since the connection was a reused one.
+ */
+static int
+wait_kept(const FCGX_Request *req)
+{
+	struct pollfd	 p[2];
+
+	if (req->ipcFd < 0)
+		return 1;	/* FCGX_Accept_r accepts a new one */
+	p[0].fd = req->ipcFd;
+	p[0].events = POLLIN;
+	p[1].fd = worker_wake[0];
+	p[1].events = POLLIN;
+	for (;;) {
+		if (poll(p, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			return 1;	/* let libfcgi meet the error */
+		}
+		if (p[1].revents != 0)
+			return 0;
+		return 1;
+	}
 }
 
 static void
@@ -166,30 +195,30 @@ worker_run(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 	w.arena = arena_new(WORKER_ARENA_CHUNK);
 	if (FCGX_Init() != 0)
 		log_fatalx("FCGX_Init failed");
+	if (pipe2(worker_wake, O_NONBLOCK | O_CLOEXEC) == -1)
+		log_fatal("worker: pipe2");
 	signals_init();		/* after FCGX_Init, which sets its own */
 	if (sodium_init() < 0)
 		log_fatalx("sodium_init failed");
 	worker_listen_fd = listen_fd;
 	if (FCGX_InitRequest(&w.req, listen_fd, 0) != 0)
 		log_fatalx("FCGX_InitRequest failed");
-	worker_req = &w.req;
 	deps_init(&w);
 	if (cfg->max_requests > 0)
 		limit = (unsigned long)cfg->max_requests + stagger;
 	slot->state = SLOT_IDLE;
 	while (!worker_stopping && (limit == 0 || served < limit)) {
-		worker_in_request = 0;
-		if (worker_stopping || FCGX_Accept_r(&w.req) < 0)
+		if (!wait_kept(&w.req) || worker_stopping ||
+		    FCGX_Accept_r(&w.req) < 0)
 			break;
-		worker_in_request = 1;
 		serve_one(&w, ++served);
 		FCGX_Finish_r(&w.req);
 		arena_reset(w.arena);
 		redis_stats_publish(&w);
 		scoreboard_idle(slot);
 	}
-	worker_in_request = 1;		/* the handler must not touch ipcFd */
 	FCGX_Finish_r(&w.req);
+	FCGX_Free(&w.req, 1);		/* an idle kept connection too */
 	if (!worker_stopping && limit != 0 && served >= limit) {
 		log_info("recycling after %lu requests", served);
 		slot->recycled = 1;

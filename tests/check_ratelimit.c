@@ -34,21 +34,6 @@ static char			 srv_dir[64];
 static struct rconn		*rc;
 static redisContext		*adm;
 
-static struct rconn *
-conn_new(const char *url)
-{
-	struct rconn_config	 rcfg;
-	const char		*why;
-
-	memset(&rcfg, 0, sizeof(rcfg));
-	ck_assert_int_eq(rconn_url_parse(url, &rcfg.url, &why), 0);
-	rcfg.connect_timeout_ms = 200;
-	rcfg.command_timeout_ms = 1000;
-	rcfg.backoff_min_ms = 20;
-	rcfg.backoff_max_ms = 100;
-	return rconn_new(&rcfg);
-}
-
 static redisReply *
 admin(const char *fmt, ...)
 {
@@ -190,7 +175,7 @@ setup(void)
 	r = admin("FLUSHALL");
 	freeReplyObject(r);
 	redis_server_url(srv, url, sizeof(url));
-	rc = conn_new(url);
+	ck_assert_ptr_nonnull(rc = test_rconn_new(url));
 }
 
 static void
@@ -560,7 +545,7 @@ START_TEST(redis_down_means_no_limit_and_no_crash)
 	ratelimit_succeeded(NULL, &cfg, "a@example.com", "203.0.113.7");
 	ratelimit_release(NULL, &cfg, "a@example.com", "203.0.113.7");
 	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", test_free_port());
-	dead = conn_new(url);
+	ck_assert_ptr_nonnull(dead = test_rconn_new(url));
 	retry = -1;
 	ck_assert_int_eq(ratelimit_reserve(dead, &cfg, "a@example.com",
 	    "203.0.113.7", &retry), RATELIMIT_UNAVAILABLE);

@@ -34,18 +34,12 @@ static struct arena		*arena;
 static struct rconn *
 conn_new(const struct redis_server *s)
 {
-	struct rconn_config	 rcfg;
-	const char		*why;
-	char			 url[64];
+	struct rconn	*c;
+	char		 url[64];
 
-	memset(&rcfg, 0, sizeof(rcfg));
 	redis_server_url(s, url, sizeof(url));
-	ck_assert_int_eq(rconn_url_parse(url, &rcfg.url, &why), 0);
-	rcfg.connect_timeout_ms = 200;
-	rcfg.command_timeout_ms = 1000;
-	rcfg.backoff_min_ms = 20;
-	rcfg.backoff_max_ms = 100;
-	return rconn_new(&rcfg);
+	ck_assert_ptr_nonnull(c = test_rconn_new(url));
+	return c;
 }
 
 static redisReply *

@@ -145,6 +145,18 @@ proc_state(pid_t pid, pid_t *ppid)
 	return p[2];
 }
 
+/* 1 when pid is one of pids[n], else 0. */
+int
+stack_pids_contain(const pid_t *pids, int n, pid_t pid)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return 1;
+	return 0;
+}
+
 /* 1 when pid exists and is not a zombie, else 0. */
 int
 stack_pid_alive(pid_t pid)

@@ -65,6 +65,7 @@ const char		*stack_socket_path(struct stack *);
 long			 stack_log_size(struct stack *);
 int			 stack_log_count(struct stack *, long, const char *);
 int			 stack_pid_alive(pid_t);
+int			 stack_pids_contain(const pid_t *, int, pid_t);
 int			 stack_under_wrapper(void);
 long			 stack_ms(long);
 

@@ -287,17 +287,6 @@ busy_on(const char *path, pid_t *pids, int max, char *id, size_t idlen)
 	return n;
 }
 
-static int
-contains(const pid_t *pids, int n, pid_t pid)
-{
-	int	 i;
-
-	for (i = 0; i < n; i++)
-		if (pids[i] == pid)
-			return 1;
-	return 0;
-}
-
 /*
  * Waits up to ms until the master has n live workers, none of them in
  * gone[ngone]: 1, or 0.
@@ -312,7 +301,7 @@ pool_whole(int n, const pid_t *gone, int ngone, long ms)
 	do {
 		k = stack_worker_pids(st, now, PIDS_MAX);
 		for (i = 0, ok = k == n; ok && i < ngone; i++)
-			if (contains(now, k, gone[i]))
+			if (stack_pids_contain(now, k, gone[i]))
 				ok = 0;
 		if (ok)
 			return 1;
@@ -750,8 +739,8 @@ START_TEST(redis_stopped_under_load_answers_on_the_fallback_then_recovers)
 	na = stack_worker_pids(st, after, PIDS_MAX);
 	ck_assert_int_eq(na, nb);
 	for (i = 0; i < nb; i++)
-		ck_assert_msg(contains(after, na, before[i]), "worker %ld was "
-		    "restarted", (long)before[i]);
+		ck_assert_msg(stack_pids_contain(after, na, before[i]),
+		    "worker %ld was restarted", (long)before[i]);
 	/*
 	 * The test Redis keeps nothing across a restart: the session is
 	 * gone and its token with it (SPEC 3: an allow-list); a new
@@ -865,7 +854,7 @@ START_TEST(sqlite_locked_by_another_process_gets_503_and_crashes_nothing)
 	na = stack_worker_pids(st, after, PIDS_MAX);
 	ck_assert_int_eq(na, nb);
 	for (i = 0; i < nb; i++)
-		ck_assert(contains(after, na, before[i]));
+		ck_assert(stack_pids_contain(after, na, before[i]));
 
 	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
 	    SQLITE_OK);

@@ -168,17 +168,6 @@ status_json(void)
 
 /* ---- workers ---- */
 
-static int
-contains(const pid_t *pids, int n, pid_t pid)
-{
-	int	 i;
-
-	for (i = 0; i < n; i++)
-		if (pids[i] == pid)
-			return 1;
-	return 0;
-}
-
 /*
  * Waits up to ms for a live worker that is none of known[n]: its pid, or
  * -1.  *when is the time it was first seen.
@@ -194,7 +183,7 @@ new_worker(const pid_t *known, int n, long ms, long long *when)
 		k = stack_worker_pids(st, now, PIDS_MAX);
 		*when = test_now_ms();
 		for (i = 0; i < k; i++)
-			if (!contains(known, n, now[i]))
+			if (!stack_pids_contain(known, n, now[i]))
 				return now[i];
 		test_sleep_ms(5);
 	} while (test_now_ms() < deadline);
@@ -441,8 +430,9 @@ START_TEST(status_shows_the_pool_each_worker_and_exits_by_cause)
 	n = stack_worker_pids(st, pids, PIDS_MAX);
 	for (i = 0; i < json_object_array_length(ws); i++) {
 		w = json_object_array_get_idx(ws, i);
-		ck_assert_msg(contains(pids, n, (pid_t)int_at(w, "pid", NULL)),
-		    "pid %lld is not a worker", int_at(w, "pid", NULL));
+		ck_assert_msg(stack_pids_contain(pids, n,
+		    (pid_t)int_at(w, "pid", NULL)), "pid %lld is not a worker",
+		    int_at(w, "pid", NULL));
 		ck_assert_msg(is_state(str_at(w, "state", NULL)), "state: %s",
 		    json_object_to_json_string(w));
 		ck_assert_int_ge(int_at(w, "requests", NULL), 0);

@@ -95,17 +95,6 @@ post_status(void)
 	return status;
 }
 
-static int
-contains(const pid_t *pids, int n, pid_t pid)
-{
-	int	 i;
-
-	for (i = 0; i < n; i++)
-		if (pids[i] == pid)
-			return 1;
-	return 0;
-}
-
 /* ---- workers ---- */
 
 START_TEST(killed_worker_is_replaced_and_requests_keep_succeeding)
@@ -121,13 +110,13 @@ START_TEST(killed_worker_is_replaced_and_requests_keep_succeeding)
 	deadline = test_now_ms() + REPLACE_MS;
 	do {
 		n = stack_worker_pids(st, after, PIDS_MAX);
-		if (n == WORKERS && !contains(after, n, victim))
+		if (n == WORKERS && !stack_pids_contain(after, n, victim))
 			break;
 		test_sleep_ms(20);
 	} while (test_now_ms() < deadline);
 	ck_assert_int_eq(n, WORKERS);
-	ck_assert_msg(!contains(after, n, victim), "worker %ld still listed",
-	    (long)victim);
+	ck_assert_msg(!stack_pids_contain(after, n, victim),
+	    "worker %ld still listed", (long)victim);
 	ck_assert(!stack_pid_alive(victim));
 	for (i = 0; i < 10; i++)
 		ck_assert_int_eq(health_status(), 200);
@@ -154,7 +143,7 @@ START_TEST(sighup_replaces_every_worker_without_failing_a_request)
 		    requests, status);
 		n = stack_worker_pids(st, now, PIDS_MAX);
 		for (i = 0, replaced = 1; i < nb; i++)
-			if (contains(now, n, before[i]))
+			if (stack_pids_contain(now, n, before[i]))
 				replaced = 0;
 		if (replaced && n == WORKERS)
 			break;
@@ -209,7 +198,7 @@ workers_replaced(const pid_t *before, int n, int ms)
 	do {
 		k = stack_worker_pids(st, now, PIDS_MAX);
 		for (i = 0, replaced = k == WORKERS; i < n; i++)
-			if (contains(now, k, before[i]))
+			if (stack_pids_contain(now, k, before[i]))
 				replaced = 0;
 		if (replaced)
 			return 1;

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rconn.h"
 #include "redis_server.h"
 
 #define REDIS_SERVER_ARGS_MAX	32	/* extra arguments */
@@ -48,6 +49,26 @@ struct hung_listener {
 	int	 fd;
 	int	 port;
 };
+
+/*
+ * A lazy Redis connection to url with short timeouts and a quick back-off,
+ * for tests that exercise the service's own Redis code; NULL on a bad URL.
+ */
+struct rconn *
+test_rconn_new(const char *url)
+{
+	struct rconn_config	 rcfg;
+	const char		*why;
+
+	memset(&rcfg, 0, sizeof(rcfg));
+	if (rconn_url_parse(url, &rcfg.url, &why) == -1)
+		return NULL;
+	rcfg.connect_timeout_ms = 200;
+	rcfg.command_timeout_ms = 1000;
+	rcfg.backoff_min_ms = 20;
+	rcfg.backoff_max_ms = 100;
+	return rconn_new(&rcfg);
+}
 
 /* Monotonic milliseconds, for test deadlines. */
 long long

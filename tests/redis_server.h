@@ -26,6 +26,7 @@ int			 redis_server_stop(struct redis_server *);
 int			 redis_server_restart(struct redis_server *);
 void			 redis_server_free(struct redis_server *);
 /* small utilities every test program that links this file shares */
+struct rconn		*test_rconn_new(const char *);
 long long		 test_now_ms(void);
 void			 test_sleep_ms(long);
 int			 test_free_port(void);

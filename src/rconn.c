@@ -215,7 +215,7 @@ rconn_free(struct rconn *rc)
  * Forgets the connection after a failure and schedules the next connect
  * attempt after the back-off: 250 ms, doubling up to 2 s (SPEC 3).
  */
-void
+static void
 rconn_drop(struct rconn *rc, const char *why)
 {
 	if (rc->c != NULL) {

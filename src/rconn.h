@@ -60,6 +60,5 @@ redisReply	*rconn_reply(struct rconn *);
 redisReply	*rconn_eval(struct rconn *, struct rconn_script *, int, int,
 		    const char **, const size_t *);
 void		 rconn_stats(const struct rconn *, struct rconn_stats *);
-void		 rconn_drop(struct rconn *, const char *);
 
 #endif

@@ -286,6 +286,26 @@ handle_register(struct ctx *ctx)
 	return open_session(ctx, 201, &u);
 }
 
+/*
+ * After a successful login: a hash made with other Argon2id parameters
+ * than the configured ones is replaced, since only now is the password at
+ * hand.  A failure here is logged and the login goes on.
+ */
+static void
+rehash_if_stale(struct ctx *ctx, const struct password_params *pp,
+    const struct user *u, const char *password)
+{
+	char	 hash[PASSWORD_HASH_MAX];
+
+	if (password_needs_rehash(pp, u->password_hash) != 1)
+		return;
+	if (password_hash(pp, password, strlen(password), hash) == 0 &&
+	    users_set_password(ctx->users, u->id, hash) == 0)
+		log_info("user %lld: password re-hashed with the configured "
+		    "Argon2id parameters", u->id);
+	explicit_bzero(hash, sizeof(hash));
+}
+
 static int
 reply_too_many(struct ctx *ctx, long retry_after)
 {
@@ -353,6 +373,7 @@ handle_login(struct ctx *ctx)
 		return reply_unauthorized(ctx, MSG_BAD_LOGIN, 0);
 	if (reserved)
 		ratelimit_succeeded(ctx_redis(ctx), &rl, email, addr);
+	rehash_if_stale(ctx, &pp, &u, password);
 	return open_session(ctx, 200, &u);
 fault:
 	/* not a failed login: give the reservation back */

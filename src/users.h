@@ -53,6 +53,8 @@ int		 users_find_by_id(struct users *, long long, struct arena *,
 /* As users_find_by_id, any case of email; fills password_hash. */
 int		 users_find_by_email(struct users *, const char *,
 		    struct arena *, struct user *);
+/* Replaces user id's password hash: 0, or -1 (logged). */
+int		 users_set_password(struct users *, long long, const char *);
 /* Liveness probe for /health: 0 ok, -1 with the reason in msg. */
 int		 users_ping(struct users *, char *, size_t);
 /* The schema version this build migrates to. */

@@ -70,6 +70,8 @@ static const char *const users_migrations[] = {
 	" phone_number, gender, password_hash, created_at, updated_at)"	\
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
 #define SQL_BY_ID	"SELECT " USERS_COLUMNS " FROM users WHERE id = ?1"
+/* a re-hash with new parameters is not a change the user made */
+#define SQL_SET_PASSWORD "UPDATE users SET password_hash = ?2 WHERE id = ?1"
 #define SQL_BY_EMAIL							\
 	"SELECT " USERS_COLUMNS ", password_hash FROM users"		\
 	" WHERE email = ?1"
@@ -96,6 +98,7 @@ struct users {
 	sqlite3_stmt	*insert;
 	sqlite3_stmt	*by_id;
 	sqlite3_stmt	*by_email;
+	sqlite3_stmt	*set_password;
 	sqlite3_stmt	*conflict;
 	sqlite3_stmt	*version;
 	pid_t		 pid;		/* the opener; children keep off */
@@ -401,6 +404,8 @@ users_open(const char *path, int busy_timeout_ms, char *err, size_t errlen)
 	    users_migrate(db, err, errlen) == -1 ||
 	    users_prepare(db, SQL_INSERT, &u->insert, err, errlen) == -1 ||
 	    users_prepare(db, SQL_BY_ID, &u->by_id, err, errlen) == -1 ||
+	    users_prepare(db, SQL_SET_PASSWORD, &u->set_password, err,
+	    errlen) == -1 ||
 	    users_prepare(db, SQL_BY_EMAIL, &u->by_email, err, errlen) == -1 ||
 	    users_prepare(db, SQL_CONFLICT, &u->conflict, err, errlen) == -1 ||
 	    users_prepare(db, SQL_VERSION, &u->version, err, errlen) == -1) {
@@ -439,6 +444,7 @@ users_close(struct users *u)
 	}
 	sqlite3_finalize(u->insert);
 	sqlite3_finalize(u->by_id);
+	sqlite3_finalize(u->set_password);
 	sqlite3_finalize(u->by_email);
 	sqlite3_finalize(u->conflict);
 	sqlite3_finalize(u->version);
@@ -650,6 +656,34 @@ users_find_by_id(struct users *u, long long id, struct arena *arena,
 		return -1;
 	}
 	return users_find(u, u->by_id, "find by id", arena, 0, out);
+}
+
+/*
+ * Replaces the stored password hash of user id (a re-hash after the
+ * Argon2id parameters changed): 0, or -1 on a fault or no such user
+ * (logged).  updated_at is left alone: the user changed nothing.
+ */
+int
+users_set_password(struct users *u, long long id, const char *hash)
+{
+	int	 rc;
+
+	if (!users_mine(u))
+		return -1;
+	if ((rc = sqlite3_bind_int64(u->set_password, 1, id)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(u->set_password, 2, hash, -1,
+	    SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_step(u->set_password)) != SQLITE_DONE) {
+		log_warnx("users: set password: %s", sqlite3_errstr(rc));
+		users_done(u->set_password);
+		return -1;
+	}
+	users_done(u->set_password);
+	if (sqlite3_changes(u->db) != 1) {
+		log_warnx("users: set password: no user %lld", id);
+		return -1;
+	}
+	return 0;
 }
 
 /*

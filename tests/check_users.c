@@ -217,6 +217,24 @@ START_TEST(created_user_is_found_by_id_and_by_email_in_any_case)
 }
 END_TEST
 
+START_TEST(a_new_password_hash_replaces_the_old_and_keeps_updated_at)
+{
+	struct users	*u = open_store();
+	struct user	 in = sample("re@example.org", "rehash", "+4411111111");
+	struct user	 out, got;
+	const char	*fresh = "$argon2id$v=19$m=8192,t=1,p=1$c2FsdA$bmV3";
+
+	ck_assert_int_eq(users_create(u, &in, arena, &out), USERS_OK);
+	ck_assert_int_eq(users_set_password(u, out.id, fresh), 0);
+	ck_assert_int_eq(users_find_by_email(u, "re@example.org", arena, &got),
+	    1);
+	ck_assert_str_eq(got.password_hash, fresh);
+	ck_assert_int_eq(got.updated_at, out.updated_at);
+	ck_assert_int_eq(users_set_password(u, out.id + 1000, fresh), -1);
+	users_close(u);
+}
+END_TEST
+
 START_TEST(unknown_id_and_email_are_not_found)
 {
 	struct users	*u = open_store();
@@ -753,6 +771,8 @@ suite(void)
 	tcase_add_test(tc,
 	    created_user_is_found_by_id_and_by_email_in_any_case);
 	tcase_add_test(tc, unknown_id_and_email_are_not_found);
+	tcase_add_test(tc,
+	    a_new_password_hash_replaces_the_old_and_keeps_updated_at);
 	tcase_add_test(tc, email_is_stored_lower_cased_and_times_as_integers);
 	tcase_add_test(tc,
 	    returned_user_does_not_point_into_the_callers_buffers);

@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 #include <jwt.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "harness.h"
 #include "redis_server.h"
@@ -1133,6 +1134,65 @@ START_TEST(wrong_password_and_unknown_email_get_the_same_401)
 }
 END_TEST
 
+/* The stored hash as the pool wrote it (stack env: t=1, 8 MiB). */
+static void
+stored_hash(struct stack *st, const char *email, char *buf, size_t len)
+{
+	char		 path[512];
+	sqlite3		*db;
+	sqlite3_stmt	*q;
+
+	snprintf(path, sizeof(path), "%s/mockpie.db", stack_dir(st));
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT password_hash FROM "
+	    "users WHERE email = ?1", -1, &q, NULL), SQLITE_OK);
+	sqlite3_bind_text(q, 1, email, -1, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+	snprintf(buf, len, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+/* Stores a hash of password made with other Argon2id parameters. */
+static void
+store_old_hash(struct stack *st, const char *email, const char *password)
+{
+	char		 path[512], hash[crypto_pwhash_STRBYTES];
+	sqlite3		*db;
+	sqlite3_stmt	*q;
+
+	ck_assert_int_eq(crypto_pwhash_str(hash, password, strlen(password),
+	    2, 8192 * 1024), 0);
+	snprintf(path, sizeof(path), "%s/mockpie.db", stack_dir(st));
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "UPDATE users SET "
+	    "password_hash = ?1 WHERE email = ?2", -1, &q, NULL), SQLITE_OK);
+	sqlite3_bind_text(q, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, email, -1, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(q), SQLITE_DONE);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+START_TEST(login_rehashes_a_password_stored_with_old_argon2_parameters)
+{
+	struct person	 p;
+	char		 hash[256];
+
+	person_new(&p);
+	register_person(st_session, &p, NULL);
+	store_old_hash(st_session, p.email, p.password);
+	stored_hash(st_session, p.email, hash, sizeof(hash));
+	ck_assert_ptr_nonnull(strstr(hash, ",t=2,"));
+	login(st_session, &p, NULL);
+	stored_hash(st_session, p.email, hash, sizeof(hash));
+	ck_assert_msg(strstr(hash, "$m=8192,t=1,") != NULL, "not re-hashed: "
+	    "%.40s", hash);
+	login(st_session, &p, NULL);		/* the new hash verifies */
+}
+END_TEST
+
 START_TEST(login_accepts_a_urlencoded_form)
 {
 	struct http_response	 r;
@@ -2037,6 +2097,8 @@ suite(void)
 	tcase_add_test(tc, login_answers_200_with_tokens_and_the_user);
 	tcase_add_test(tc, wrong_password_and_unknown_email_get_the_same_401);
 	tcase_add_test(tc, login_accepts_a_urlencoded_form);
+	tcase_add_test(tc,
+	    login_rehashes_a_password_stored_with_old_argon2_parameters);
 	tcase_add_test(tc,
 	    a_wrong_method_gets_405_with_allow_and_an_unknown_path_404);
 	tcase_add_test(tc, me_answers_the_user_behind_the_token);

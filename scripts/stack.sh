@@ -2,7 +2,8 @@
 # 127.0.0.1 (redis-server on a unix socket, the pool and the do-nothing
 # responder under spawn-fcgi, nginx from conf/nginx.conf.in plus two bench
 # locations), one registered user and its access token.
-# In: $top, $nginx_workers, $keepalive (0: a connection per request).  Out: $dir, $base, $token, $pw.
+# In: $top, $nginx_workers, $keepalive (0: a connection per request).
+# Out: $dir, $base, $token, $pw; $pids (the servers it started) belongs to it.
 need=""
 for p in wrk nginx spawn-fcgi redis-server curl; do
 	command -v "$p" >/dev/null 2>&1 || [ -x "/usr/sbin/$p" ] || need="$need $p"

@@ -20,6 +20,7 @@
 #include "rconn.h"
 #include "reply.h"
 #include "router.h"
+#include "scoreboard.h"
 #include "session.h"
 #include "token.h"
 #include "token_cache.h"
@@ -159,29 +160,33 @@ reply_tokens(struct ctx *ctx, int status, const char *access,
 }
 
 /*
- * After a session call failed: 1 when Redis is connected, so it answered
- * with an error (out of memory, ACL) rather than being unreachable; the
- * signature-only fallback is for a Redis that is down (SPEC 3).
+ * SPEC 3's fallback was taken: Redis could not be reached (a stale
+ * connection is replaced by rconn and is not this), so a request was
+ * answered on the token's signature and expiry alone.  Counted per
+ * worker for /status, so that fallback windows are measured.
  */
-static int
-redis_refused(struct ctx *ctx)
+static void
+signature_fallback_taken(struct ctx *ctx)
 {
-	struct rconn_stats	 st;
-
-	rconn_stats(ctx->rconn_, &st);
-	return st.connected;
+	if (ctx->slot != NULL)
+		ctx->slot->signature_fallbacks++;
 }
 
-/* A signed token living in the arena; NULL on a libjwt fault. */
+/*
+ * A signed token living in the arena; NULL on a libjwt fault.  anchor is
+ * NULL, or for a token minted on signature alone the refresh jti its
+ * session had in Redis (token.h).
+ */
 static const char *
 issue(struct ctx *ctx, enum token_type typ, long long uid, const char *sid,
-    struct token *claims)
+    const char *anchor, struct token *claims)
 {
 	struct token_config	 tc;
 	char			*s;
 
 	token_config_of(ctx->config, &tc);
-	if ((s = token_issue(&tc, typ, uid, sid, ctx->now, claims)) == NULL) {
+	if ((s = token_issue_anchored(&tc, typ, uid, sid, anchor, ctx->now,
+	    claims)) == NULL) {
 		log_errorx("token_issue failed");
 		return NULL;
 	}
@@ -202,22 +207,29 @@ open_session(struct ctx *ctx, int status, const struct user *u)
 	char			 sid[TOKEN_ID_LEN + 1];
 
 	token_new_id(sid);
-	if ((access = issue(ctx, TOKEN_ACCESS, u->id, sid, &claims)) ==
-	    NULL || (refresh = issue(ctx, TOKEN_REFRESH, u->id, sid,
+	if ((access = issue(ctx, TOKEN_ACCESS, u->id, sid, NULL, &claims)) ==
+	    NULL || (refresh = issue(ctx, TOKEN_REFRESH, u->id, sid, NULL,
 	    &claims)) == NULL)
 		return -1;
 	session_config_of(ctx->config, &sc);
-	if (session_create(ctx_redis(ctx), &sc, u->id, sid, claims.jti) ==
-	    SESSION_UNAVAILABLE) {
-		/*
-		 * A Redis that is up but refused the write (full, ACL) would
-		 * refuse these tokens at once: fail rather than hand them out.
-		 */
-		if (ctx->config->redis_required || redis_refused(ctx))
+	switch (session_create(ctx_redis(ctx), &sc, u->id, sid, claims.jti)) {
+	case SESSION_VALID:
+		break;
+	case SESSION_UNAVAILABLE:
+		if (ctx->config->redis_required)
 			return reply_error(ctx, 503,
 			    "Token storage unavailable");
 		log_warnx("redis down: session for user %lld issued on "
 		    "signature alone", u->id);
+		signature_fallback_taken(ctx);
+		break;
+	default:
+		/*
+		 * A Redis that is up but refused the write (full, ACL,
+		 * loading) would refuse these tokens at once: fail rather
+		 * than hand them out.
+		 */
+		return reply_error(ctx, 503, "Token storage unavailable");
 	}
 	return reply_tokens(ctx, status, access, refresh, u);
 }
@@ -359,6 +371,13 @@ handle_login(struct ctx *ctx)
 	case RATELIMIT_UNAVAILABLE:
 		log_warnx("redis down: login attempts are not limited");
 		break;
+	case RATELIMIT_ERROR:
+		/*
+		 * Redis is up and refusing: answer before the password is
+		 * checked, so the limit is never lifted and a right and a
+		 * wrong password get the same answer.
+		 */
+		return reply_error(ctx, 503, "Login temporarily unavailable");
 	}
 	if ((found = users_find_by_email(ctx->users, email, ctx->arena, &u))
 	    == -1)
@@ -382,7 +401,14 @@ fault:
 	return -1;
 }
 
-/* POST /auth/refresh (SPEC 2): rotation, grace window, reuse detection. */
+/*
+ * POST /auth/refresh (SPEC 2): rotation, grace window, reuse detection.
+ * A refresh token minted on signature alone during an outage stands for
+ * the refresh token it descends from (its anchor): once Redis is back it
+ * rotates normally while that one is still current, and counts as a
+ * reuse of it otherwise.  During an outage the new pair inherits the
+ * anchor.
+ */
 static int
 handle_refresh(struct ctx *ctx)
 {
@@ -391,7 +417,7 @@ handle_refresh(struct ctx *ctx)
 	struct field_errors	 fe;
 	struct token		 old, fresh;
 	struct body		 b;
-	const char		*presented, *access, *refresh;
+	const char		*presented, *access, *refresh, *stands_for;
 	const char		*grace_access = NULL, *grace_refresh = NULL;
 	int			 rc;
 
@@ -410,14 +436,15 @@ handle_refresh(struct ctx *ctx)
 		log_info("refresh refused: %s", old.why);
 		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
 	}
-	if ((access = issue(ctx, TOKEN_ACCESS, old.sub, old.sid, &fresh)) ==
-	    NULL || (refresh = issue(ctx, TOKEN_REFRESH, old.sub, old.sid,
-	    &fresh)) == NULL)
+	stands_for = old.anchor[0] != '\0' ? old.anchor : old.jti;
+	if ((access = issue(ctx, TOKEN_ACCESS, old.sub, old.sid, NULL,
+	    &fresh)) == NULL || (refresh = issue(ctx, TOKEN_REFRESH, old.sub,
+	    old.sid, NULL, &fresh)) == NULL)
 		return -1;
 	session_config_of(ctx->config, &sc);
-	switch (session_rotate(ctx_redis(ctx), &sc, old.sub, old.sid, old.jti,
-	    fresh.jti, access, refresh, ctx->now, ctx->arena, &grace_access,
-	    &grace_refresh)) {
+	switch (session_rotate(ctx_redis(ctx), &sc, old.sub, old.sid,
+	    stands_for, fresh.jti, access, refresh, ctx->now, ctx->arena,
+	    &grace_access, &grace_refresh)) {
 	case ROTATE_OK:
 		break;
 	case ROTATE_GRACE:	/* another tab got there first: same answer */
@@ -431,11 +458,20 @@ handle_refresh(struct ctx *ctx)
 	case ROTATE_INVALID:
 		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
 	case ROTATE_UNAVAILABLE:
-		if (ctx->config->redis_required || redis_refused(ctx))
+		if (ctx->config->redis_required)
 			return reply_error(ctx, 503, "Token check unavailable");
+		/* the pair Redis never saw says where it comes from */
+		if ((access = issue(ctx, TOKEN_ACCESS, old.sub, old.sid,
+		    stands_for, &fresh)) == NULL || (refresh = issue(ctx,
+		    TOKEN_REFRESH, old.sub, old.sid, stands_for, &fresh)) ==
+		    NULL)
+			return -1;
 		log_warnx("redis down: refresh for user %lld accepted on "
 		    "signature, rotation not tracked", old.sub);
+		signature_fallback_taken(ctx);
 		break;
+	case ROTATE_ERROR:
+		return reply_error(ctx, 503, "Token check unavailable");
 	}
 	return reply_tokens(ctx, 200, access, refresh, NULL);
 }
@@ -483,12 +519,14 @@ handle_logout(struct ctx *ctx)
 	if ((all = body_get(&b, "all")) == NULL)
 		all = ctx_query_get(ctx, "all");
 	session_config_of(ctx->config, &sc);
-	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid)) {
+	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid,
+	    tok.anchor)) {
 	case SESSION_VALID:
 		break;
 	case SESSION_REVOKED:
 		return reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
 	case SESSION_UNAVAILABLE:
+	case SESSION_ERROR:
 		return reply_error(ctx, 503, "Token revocation unavailable");
 	}
 	if (all != NULL && (strcmp(all, "true") == 0 || strcmp(all, "1") == 0))
@@ -517,7 +555,8 @@ handle_me(struct ctx *ctx)
 	if (bearer(ctx, &tok) == -1)
 		return ctx->replied ? 0 : -1;
 	session_config_of(ctx->config, &sc);
-	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid)) {
+	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid,
+	    tok.anchor)) {
 	case SESSION_VALID:
 		break;
 	case SESSION_REVOKED:
@@ -526,7 +565,10 @@ handle_me(struct ctx *ctx)
 		if (ctx->config->redis_required)
 			return reply_error(ctx, 503, "Token check unavailable");
 		log_warnx("redis down: token accepted on signature");
+		signature_fallback_taken(ctx);
 		break;
+	case SESSION_ERROR:	/* up and refusing: neither 200 nor 401 */
+		return reply_error(ctx, 503, "Token check unavailable");
 	}
 	if (ctx->users == NULL)
 		return reply_error(ctx, 503, "User store unavailable");

@@ -19,10 +19,16 @@ struct session_config {
 	long		 grace;		/* refresh_reuse_grace, seconds */
 };
 
+/*
+ * UNAVAILABLE is a Redis that cannot be reached (SPEC 3's signature
+ * fallback applies); ERROR is a Redis that answered with an error reply:
+ * up and refusing, so the caller fails closed.
+ */
 enum session_status {
 	SESSION_VALID,
 	SESSION_REVOKED,
-	SESSION_UNAVAILABLE
+	SESSION_UNAVAILABLE,
+	SESSION_ERROR
 };
 
 enum session_rotate {
@@ -30,7 +36,8 @@ enum session_rotate {
 	ROTATE_GRACE,
 	ROTATE_REUSE,
 	ROTATE_INVALID,
-	ROTATE_UNAVAILABLE
+	ROTATE_UNAVAILABLE,
+	ROTATE_ERROR
 };
 
 enum session_status	 session_create(struct rconn *,
@@ -38,7 +45,7 @@ enum session_status	 session_create(struct rconn *,
 			    const char *, const char *);
 enum session_status	 session_check(struct rconn *,
 			    const struct session_config *, long long,
-			    const char *);
+			    const char *, const char *);
 enum session_rotate	 session_rotate(struct rconn *,
 			    const struct session_config *, long long,
 			    const char *, const char *, const char *,

@@ -129,6 +129,19 @@ char *
 token_issue(const struct token_config *cfg, enum token_type typ,
     long long sub, const char *sid, time_t now, struct token *out)
 {
+	return token_issue_anchored(cfg, typ, sub, sid, NULL, now, out);
+}
+
+/*
+ * token_issue() for a token minted on signature alone while Redis was
+ * unreachable: anchor (an id, or NULL for none) is the refresh jti the
+ * session had in Redis, carried as the claim "anc".
+ */
+char *
+token_issue_anchored(const struct token_config *cfg, enum token_type typ,
+    long long sub, const char *sid, const char *anchor, time_t now,
+    struct token *out)
+{
 	jwt_t		*jwt = NULL;
 	char		*str = NULL;
 	char		 subs[TOKEN_SUB_MAX + 1];
@@ -146,8 +159,10 @@ token_issue(const struct token_config *cfg, enum token_type typ,
 		goto fail;
 	}
 	if (sid == NULL ||
-	    !token_id_valid(sid, strnlen(sid, TOKEN_ID_LEN + 1))) {
-		log_errorx("token issue: bad session id");
+	    !token_id_valid(sid, strnlen(sid, TOKEN_ID_LEN + 1)) ||
+	    (anchor != NULL &&
+	    !token_id_valid(anchor, strnlen(anchor, TOKEN_ID_LEN + 1)))) {
+		log_errorx("token issue: bad session id or anchor");
 		goto fail;
 	}
 	ttl = typ == TOKEN_ACCESS ? cfg->access_ttl : cfg->refresh_ttl;
@@ -155,6 +170,8 @@ token_issue(const struct token_config *cfg, enum token_type typ,
 	out->sub = sub;
 	token_new_id(out->jti);
 	memcpy(out->sid, sid, TOKEN_ID_LEN + 1);
+	if (anchor != NULL)
+		memcpy(out->anchor, anchor, TOKEN_ID_LEN + 1);
 	out->iat = now;
 	out->exp = now + ttl;
 	(void)snprintf(subs, sizeof(subs), "%lld", sub);
@@ -168,7 +185,9 @@ token_issue(const struct token_config *cfg, enum token_type typ,
 	    (rc = jwt_add_grant_int(jwt, "exp", (long)out->exp)) != 0 ||
 	    (rc = jwt_add_grant(jwt, "jti", out->jti)) != 0 ||
 	    (rc = jwt_add_grant(jwt, "sid", out->sid)) != 0 ||
-	    (rc = jwt_add_grant(jwt, "typ", token_type_name(typ))) != 0) {
+	    (rc = jwt_add_grant(jwt, "typ", token_type_name(typ))) != 0 ||
+	    (anchor != NULL &&
+	    (rc = jwt_add_grant(jwt, "anc", anchor)) != 0)) {
 		log_errorx("token issue: libjwt: %s", strerror(rc));
 		goto fail;
 	}
@@ -280,6 +299,18 @@ token_check_claims(const struct token_config *cfg, enum token_type want,
 	    !token_id_valid(s, len))
 		return "token sid missing or invalid";
 	memcpy(out->sid, s, TOKEN_ID_LEN + 1);
+	/*
+	 * Optional: only tokens minted while Redis was unreachable have it.
+	 * libjwt sets errno ENOENT for a missing claim, EINVAL for one that
+	 * is not a string.
+	 */
+	errno = 0;
+	if ((s = token_claim_str(claims, "anc", &len)) != NULL) {
+		if (!token_id_valid(s, len))
+			return "token anc invalid";
+		memcpy(out->anchor, s, TOKEN_ID_LEN + 1);
+	} else if (errno != ENOENT)
+		return "token anc invalid";
 	out->typ = want;
 	out->iat = (time_t)iat;
 	out->exp = (time_t)exp;

@@ -42,6 +42,14 @@ struct token {
 	char		 jti[TOKEN_ID_LEN + 1];
 	char		 sid[TOKEN_ID_LEN + 1];
 	time_t		 iat, exp;
+	/*
+	 * "" for a token issued while Redis held its session.  A token
+	 * minted on signature alone while Redis was unreachable (claim
+	 * "anc") carries the refresh jti its session had in Redis then: it
+	 * is worth something after the outage only while that refresh
+	 * token is still the session's current one (session_check).
+	 */
+	char		 anchor[TOKEN_ID_LEN + 1];
 	const char	*why;		/* on failure: static, for logs */
 };
 
@@ -49,6 +57,9 @@ int		 token_config_check(const struct token_config *, const char **);
 void		 token_new_id(char [TOKEN_ID_LEN + 1]);
 char		*token_issue(const struct token_config *, enum token_type,
 		    long long, const char *, time_t, struct token *);
+char		*token_issue_anchored(const struct token_config *,
+		    enum token_type, long long, const char *, const char *,
+		    time_t, struct token *);
 int		 token_verify(const struct token_config *, enum token_type,
 		    const char *, time_t, struct token *);
 const char	*token_type_name(enum token_type);

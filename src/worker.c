@@ -151,6 +151,7 @@ redis_stats_publish(struct worker *w)
 	w->slot->redis_connected = st.connected;
 	w->slot->redis_failures = st.failures;
 	w->slot->redis_backoff_ms = st.backoff_ms;
+	w->slot->redis_stale_reconnects = st.stale_reconnects;
 }
 
 static void

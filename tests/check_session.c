@@ -125,9 +125,9 @@ START_TEST(new_session_is_valid_until_logged_out)
 {
 	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
 	    SESSION_VALID);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"), SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL), SESSION_VALID);
 	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "sidA"), 1);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL),
 	    SESSION_REVOKED);
 	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "sidA"), 0);
 	ck_assert_int_eq(admin_int("SISMEMBER %s %s", "test:{u:42}:sessions",
@@ -137,14 +137,14 @@ END_TEST
 
 START_TEST(session_unknown_to_redis_is_revoked)
 {
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "never"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "never", NULL),
 	    SESSION_REVOKED);
 	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
 	    SESSION_VALID);
 	/* another user's token naming this sid is not this session */
-	ck_assert_int_eq(session_check(rc, &cfg, 43, "sidA"),
+	ck_assert_int_eq(session_check(rc, &cfg, 43, "sidA", NULL),
 	    SESSION_REVOKED);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, ""), SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "", NULL), SESSION_REVOKED);
 }
 END_TEST
 
@@ -155,9 +155,9 @@ START_TEST(second_device_stays_logged_in_when_the_first_logs_out)
 	ck_assert_int_eq(session_create(rc, &cfg, 42, "laptop", "j2"),
 	    SESSION_VALID);
 	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "phone"), 1);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "phone"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "phone", NULL),
 	    SESSION_REVOKED);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "laptop"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "laptop", NULL),
 	    SESSION_VALID);
 }
 END_TEST
@@ -176,10 +176,10 @@ START_TEST(logout_all_ends_every_session_of_that_user_only)
 	ck_assert_int_eq(admin_int("SADD %s %s", "test:{u:42}:sessions",
 	    "expired"), 1);
 	ck_assert_int_eq(session_revoke_all(rc, &cfg, 42), 3);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "a"), SESSION_REVOKED);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "b"), SESSION_REVOKED);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "c"), SESSION_REVOKED);
-	ck_assert_int_eq(session_check(rc, &cfg, 7, "d"), SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "a", NULL), SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "b", NULL), SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "c", NULL), SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 7, "d", NULL), SESSION_VALID);
 	ck_assert_int_eq(admin_int("EXISTS %s", "test:{u:42}:sessions", NULL),
 	    0);
 	ck_assert_int_eq(session_revoke_all(rc, &cfg, 42), 0);
@@ -251,7 +251,7 @@ START_TEST(refresh_token_presented_again_within_grace_gets_same_tokens)
 	/* the successor is current: it rotates */
 	ck_assert_int_eq(rotate(42, "sidA", "j2", "j5", "A5", "R5", 1011, &ga,
 	    &gr), ROTATE_OK);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"), SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL), SESSION_VALID);
 }
 END_TEST
 
@@ -268,14 +268,14 @@ START_TEST(refresh_token_reused_after_grace_revokes_the_session)
 	ck_assert_int_eq(rotate(42, "sidA", "j1", "j3", "A3", "R3",
 	    1000 + GRACE + 1, &ga, &gr), ROTATE_REUSE);
 	ck_assert_ptr_null(ga);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL),
 	    SESSION_REVOKED);
 	ck_assert_int_eq(admin_int("SISMEMBER %s %s", "test:{u:42}:sessions",
 	    "sidA"), 0);
 	/* the thief's successor is dead too; other devices are not */
 	ck_assert_int_eq(rotate(42, "sidA", "j2", "j4", "A4", "R4", 1012, &ga,
 	    &gr), ROTATE_INVALID);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidB"), SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidB", NULL), SESSION_VALID);
 }
 END_TEST
 
@@ -291,7 +291,7 @@ START_TEST(refresh_token_older_than_the_previous_one_revokes_the_session)
 	    &gr), ROTATE_OK);
 	ck_assert_int_eq(rotate(42, "sidA", "j1", "j9", "A9", "R9", 1002, &ga,
 	    &gr), ROTATE_REUSE);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL),
 	    SESSION_REVOKED);
 }
 END_TEST
@@ -304,7 +304,7 @@ START_TEST(unknown_refresh_token_revokes_the_session)
 	    SESSION_VALID);
 	ck_assert_int_eq(rotate(42, "sidA", "forged", "j2", "A2", "R2", 1000,
 	    &ga, &gr), ROTATE_REUSE);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL),
 	    SESSION_REVOKED);
 }
 END_TEST
@@ -336,13 +336,16 @@ START_TEST(sessions_survive_a_flushed_script_cache)
 }
 END_TEST
 
-START_TEST(redis_error_replies_are_unavailable_not_valid)
+START_TEST(redis_error_replies_are_errors_not_valid_nor_unavailable)
 {
 	const char	*ga, *gr;
 
 	admin_status("SET %s %s", "test:{u:42}:s:sidA", "not a hash");
 	ck_assert_int_eq(rotate(42, "sidA", "j1", "j2", "A2", "R2", 1000, &ga,
-	    &gr), ROTATE_UNAVAILABLE);
+	    &gr), ROTATE_ERROR);
+	/* an anchored check reads the hash: WRONGTYPE is an error too */
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA",
+	    "AAAAAAAAAAAAAAAAAAAAAA"), SESSION_ERROR);
 	admin_status("SET %s %s", "test:{u:42}:sessions", "not a set");
 	ck_assert_int_eq(session_revoke_all(rc, &cfg, 42), -1);
 	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "sidA"), -1);
@@ -359,16 +362,16 @@ START_TEST(full_redis_refuses_new_sessions_but_still_logs_out)
 	    SESSION_VALID);
 	admin_status("CONFIG SET maxmemory %s", "1", NULL);
 	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidC", "m1"),
-	    SESSION_UNAVAILABLE);
+	    SESSION_ERROR);
 	ck_assert_int_eq(rotate(42, "sidA", "j1", "j2", "A2", "R2", 1000, &ga,
-	    &gr), ROTATE_UNAVAILABLE);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"), SESSION_VALID);
+	    &gr), ROTATE_ERROR);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL), SESSION_VALID);
 	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "sidA"), 1);
 	ck_assert_int_eq(session_revoke_all(rc, &cfg, 42), 1);
 	admin_status("CONFIG SET maxmemory %s", "0", NULL);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidB"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidB", NULL),
 	    SESSION_REVOKED);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidC"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidC", NULL),
 	    SESSION_REVOKED);
 	ck_assert_int_eq(admin_int("EXISTS %s", "test:{u:42}:s:sidC", NULL),
 	    0);
@@ -381,7 +384,7 @@ START_TEST(no_connection_means_unavailable)
 
 	ck_assert_int_eq(session_create(NULL, &cfg, 42, "s", "j1"),
 	    SESSION_UNAVAILABLE);
-	ck_assert_int_eq(session_check(NULL, &cfg, 42, "s"),
+	ck_assert_int_eq(session_check(NULL, &cfg, 42, "s", NULL),
 	    SESSION_UNAVAILABLE);
 	ck_assert_int_eq(session_rotate(NULL, &cfg, 42, "s", "j1", "j2", "A",
 	    "R", 1000, arena, &ga, &gr), ROTATE_UNAVAILABLE);
@@ -405,7 +408,7 @@ START_TEST(stopped_redis_means_unavailable)
 	ck_assert_int_eq(session_create(orc, &cfg, 42, "s", "j1"),
 	    SESSION_VALID);
 	ck_assert_int_eq(redis_server_stop(own), 0);
-	ck_assert_int_eq(session_check(orc, &cfg, 42, "s"),
+	ck_assert_int_eq(session_check(orc, &cfg, 42, "s", NULL),
 	    SESSION_UNAVAILABLE);
 	ck_assert_int_eq(session_create(orc, &cfg, 42, "t", "j1"),
 	    SESSION_UNAVAILABLE);
@@ -504,7 +507,7 @@ START_TEST(two_tabs_refreshing_at_once_end_with_the_same_tokens)
 		    res[0].st, res[1].st);
 		ck_assert_str_eq(res[0].access, res[1].access);
 		ck_assert_str_eq(res[0].refresh, res[1].refresh);
-		ck_assert_int_eq(session_check(rc, &cfg, 42, sid),
+		ck_assert_int_eq(session_check(rc, &cfg, 42, sid, NULL),
 		    SESSION_VALID);
 	}
 }
@@ -537,7 +540,8 @@ suite(void)
 	tcase_add_test(tc,
 	    refresh_without_a_session_is_invalid_and_stores_nothing);
 	tcase_add_test(tc, sessions_survive_a_flushed_script_cache);
-	tcase_add_test(tc, redis_error_replies_are_unavailable_not_valid);
+	tcase_add_test(tc,
+	    redis_error_replies_are_errors_not_valid_nor_unavailable);
 	tcase_add_test(tc, full_redis_refuses_new_sessions_but_still_logs_out);
 	tcase_add_test(tc, no_connection_means_unavailable);
 	tcase_add_test(tc, stopped_redis_means_unavailable);

@@ -15,6 +15,7 @@
 #include "arena.h"
 #include "log.h"
 #include "rconn.h"
+#include "fake_redis.h"
 #include "redis_server.h"
 #include "runner.h"
 #include "session.h"
@@ -513,6 +514,63 @@ START_TEST(two_tabs_refreshing_at_once_end_with_the_same_tokens)
 }
 END_TEST
 
+/* the link dies after Redis ran the rotation, before its reply arrived */
+START_TEST(rotation_whose_reply_was_lost_is_resent_and_not_a_reuse)
+{
+	static const struct fake_conn_spec specs[] = {
+		{ FAKE_PROXY, "LOST-REPLY-ACCESS" }, { FAKE_PROXY, NULL }
+	};
+	static const struct session_config nograce = { "test:", TTL, 0 };
+	struct fake_redis	*f;
+	struct rconn		*frc;
+	char			 url[64];
+	const char		*ga, *gr;
+
+	ck_assert_ptr_nonnull(f = fake_redis_start(redis_server_port(srv),
+	    specs, 2, NULL));
+	fake_redis_url(f, url, sizeof(url));
+	ck_assert_ptr_nonnull(frc = test_rconn_new(url));
+	ck_assert_int_eq(session_create(frc, &nograce, 42, "sidL", "j1"),
+	    SESSION_VALID);
+	/* no grace window at all: only the resend rule can save it */
+	ck_assert_int_eq(session_rotate(frc, &nograce, 42, "sidL", "j1", "j2",
+	    "LOST-REPLY-ACCESS", "R2", 1000, arena, &ga, &gr), ROTATE_OK);
+	ck_assert_int_eq(session_check(frc, &nograce, 42, "sidL", NULL),
+	    SESSION_VALID);
+	/* exactly one successor: j2 is current, j1 is gone */
+	ck_assert_int_eq(session_rotate(frc, &nograce, 42, "sidL", "j2", "j3",
+	    "A3", "R3", 1001, arena, &ga, &gr), ROTATE_OK);
+	ck_assert_int_eq(session_rotate(frc, &nograce, 42, "sidL", "j1", "j4",
+	    "A4", "R4", 1002, arena, &ga, &gr), ROTATE_REUSE);
+	rconn_free(frc);
+	fake_redis_stop(f);
+}
+END_TEST
+
+/* tokens minted on signature alone during an outage */
+START_TEST(anchored_token_lives_only_while_its_anchor_is_current)
+{
+	const char	*ga, *gr;
+
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", "j0"),
+	    SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "gone", "j1"),
+	    SESSION_REVOKED);
+	ck_assert_int_eq(rotate(42, "sidA", "j1", "j2", "A2", "R2", 1000, &ga,
+	    &gr), ROTATE_OK);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", "j1"),
+	    SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", "j2"),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL),
+	    SESSION_VALID);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -547,6 +605,9 @@ suite(void)
 	tcase_add_test(tc, stopped_redis_means_unavailable);
 	tcase_add_test(tc,
 	    two_tabs_refreshing_at_once_end_with_the_same_tokens);
+	tcase_add_test(tc,
+	    rotation_whose_reply_was_lost_is_resent_and_not_a_reuse);
+	tcase_add_test(tc, anchored_token_lives_only_while_its_anchor_is_current);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -147,6 +147,16 @@ sum_workers(struct stack *st, int stale)
 	return sum;
 }
 
+/* The figures of /status, for the README: into the test's log. */
+static void
+report(struct stack *st, const char *when)
+{
+	fprintf(stderr, "it_redis_states: %s: %lu stale reconnects, %lu "
+	    "signature fallbacks, %d 'redis unavailable' warnings\n", when,
+	    sum_workers(st, 1), sum_workers(st, 0),
+	    stack_log_count(st, 0, "redis unavailable"));
+}
+
 /* Redis's RDB file in the stack's directory, where redis_server keeps it */
 static void
 dump_path(struct stack *st, char *buf, size_t len)
@@ -170,6 +180,7 @@ START_TEST(restart_with_data_keeps_logged_out_tokens_out_on_every_worker)
 	ck_assert_int_eq(redis_server_restart(stack_redis(st)), 0);
 	/* every kept connection is stale now: none may fall back */
 	assert_exact_on_every_worker(st, &live, &out);
+	report(st, "Redis restarted with its data");
 	ck_assert_uint_eq(sum_workers(st, 0), 0);
 	ck_assert_uint_ge(sum_workers(st, 1), WORKERS);
 	stack_stop(st);
@@ -191,6 +202,7 @@ START_TEST(restart_without_data_lets_no_token_in_on_every_worker)
 	memset(&t, 0, sizeof(t));
 	api_burst_every_worker(st, live.access, &t);
 	api_burst_every_worker(st, out.access, &t);
+	report(st, "Redis restarted without its data");
 	ck_assert_msg(t.by_status[401] == t.total, "after a restart without "
 	    "data: %d of %d answers 401 (200: %d)", t.by_status[401], t.total,
 	    t.by_status[200]);
@@ -216,6 +228,7 @@ START_TEST(outage_falls_back_on_signature_and_recovery_is_exact)
 	ck_assert_msg(t.by_status[200] == t.total, "during the outage %d of "
 	    "%d answers 200", t.by_status[200], t.total);
 	ck_assert_int_eq(api_logout(st, live.access), 503);
+	report(st, "Redis stopped, every worker asked");
 	ck_assert_uint_ge(sum_workers(st, 0), (unsigned long)t.total);
 	ck_assert_int_eq(stack_log_count(st, 0, "redis unavailable"),
 	    WORKERS);	/* once per worker and outage */
@@ -223,6 +236,7 @@ START_TEST(outage_falls_back_on_signature_and_recovery_is_exact)
 	ck_assert_int_eq(redis_server_restart(stack_redis(st)), 0);
 	api_wait_redis_connected(st, live.access);
 	assert_exact_on_every_worker(st, &live, &out);
+	report(st, "Redis back, every worker reconnected");
 	stack_stop(st);
 }
 END_TEST
@@ -257,6 +271,7 @@ START_TEST(idle_timeout_is_not_an_outage)
 	admin_do(c, "CONFIG SET timeout 0");
 	redisFree(c);
 	assert_exact_on_every_worker(st, &live, &out);
+	report(st, "every connection closed by Redis's idle timeout");
 	ck_assert_uint_eq(sum_workers(st, 0), 0);
 	ck_assert_uint_ge(sum_workers(st, 1), WORKERS);
 	ck_assert_int_eq(stack_log_count(st, 0, "redis unavailable"), 0);
@@ -323,6 +338,9 @@ START_TEST(client_kill_under_load_is_not_an_outage)
 		sum.other += h[i].other;
 	}
 	munmap(h, HAMMER_CLIENTS * sizeof(*h));
+	fprintf(stderr, "it_redis_states: CLIENT KILL x %d under %d "
+	    "requests\n", KILLS, sum.sent);
+	report(st, "after the kills");
 	ck_assert_int_gt(sum.sent, 0);
 	ck_assert_msg(sum.live_refused == 0 && sum.revoked_accepted == 0 &&
 	    sum.other == 0, "of %d requests: live refused %d, logged-out "

@@ -13,6 +13,7 @@
 #include "body.h"
 #include "config.h"
 #include "ctx.h"
+#include "grace_seal.h"
 #include "jsonh.h"
 #include "log.h"
 #include "password.h"
@@ -173,20 +174,17 @@ signature_fallback_taken(struct ctx *ctx)
 }
 
 /*
- * A signed token living in the arena; NULL on a libjwt fault.  anchor is
- * NULL, or for a token minted on signature alone the refresh jti its
- * session had in Redis (token.h).
+ * A signed token for subj living in the arena; NULL on a libjwt fault.
  */
 static const char *
-issue(struct ctx *ctx, enum token_type typ, long long uid, const char *sid,
-    const char *anchor, struct token *claims)
+issue(struct ctx *ctx, enum token_type typ, const struct token_subject *subj,
+    struct token *claims)
 {
 	struct token_config	 tc;
 	char			*s;
 
 	token_config_of(ctx->config, &tc);
-	if ((s = token_issue_anchored(&tc, typ, uid, sid, anchor, ctx->now,
-	    claims)) == NULL) {
+	if ((s = token_issue_for(&tc, typ, subj, ctx->now, claims)) == NULL) {
 		log_errorx("token_issue failed");
 		return NULL;
 	}
@@ -203,13 +201,17 @@ open_session(struct ctx *ctx, int status, const struct user *u)
 {
 	struct session_config	 sc;
 	struct token		 claims;
+	struct token_subject	 subj;
 	const char		*access, *refresh;
 	char			 sid[TOKEN_ID_LEN + 1];
 
 	token_new_id(sid);
-	if ((access = issue(ctx, TOKEN_ACCESS, u->id, sid, NULL, &claims)) ==
-	    NULL || (refresh = issue(ctx, TOKEN_REFRESH, u->id, sid, NULL,
-	    &claims)) == NULL)
+	subj.uid = u->id;
+	subj.sid = sid;
+	subj.stamp = u->session_stamp;
+	subj.anchor = NULL;
+	if ((access = issue(ctx, TOKEN_ACCESS, &subj, &claims)) == NULL ||
+	    (refresh = issue(ctx, TOKEN_REFRESH, &subj, &claims)) == NULL)
 		return -1;
 	session_config_of(ctx->config, &sc);
 	switch (session_create(ctx_redis(ctx), &sc, u->id, sid, claims.jti)) {
@@ -402,6 +404,36 @@ fault:
 }
 
 /*
+ * The user row a verified token was issued for: 1 with *u filled; 0 when
+ * there is no such row or the row is not the one the token was issued for
+ * (another session stamp: a restored database gave its id to someone
+ * else, or the stamp was changed to log the user out everywhere), and the
+ * caller answers 401; otherwise the answer made or -1 (a store fault).
+ */
+static int
+row_of_token(struct ctx *ctx, const struct token *tok, struct user *u)
+{
+	int	 found;
+
+	if (ctx->users == NULL) {
+		reply_error(ctx, 503, "User store unavailable");
+		return -1;
+	}
+	if ((found = users_find_by_id(ctx->users, tok->sub, ctx->arena, u)) ==
+	    -1)
+		return -1;	/* store fault, logged where it happened */
+	if (!found)
+		return 0;
+	if (tok->stamp[0] == '\0' || u->session_stamp == NULL ||
+	    strcmp(tok->stamp, u->session_stamp) != 0) {
+		log_info("token of user %lld refused: issued for another "
+		    "row or before a log-out everywhere", tok->sub);
+		return 0;
+	}
+	return 1;
+}
+
+/*
  * POST /auth/refresh (SPEC 2): rotation, grace window, reuse detection.
  * A refresh token minted on signature alone during an outage stands for
  * the refresh token it descends from (its anchor): once Redis is back it
@@ -416,9 +448,11 @@ handle_refresh(struct ctx *ctx)
 	struct session_config	 sc;
 	struct field_errors	 fe;
 	struct token		 old, fresh;
+	struct token_subject	 subj;
+	struct user		 u;
 	struct body		 b;
 	const char		*presented, *access, *refresh, *stands_for;
-	const char		*grace_access = NULL, *grace_refresh = NULL;
+	const char		*sealed, *grace = NULL;
 	int			 rc;
 
 	if ((rc = read_fields(ctx, &b)) != 1)
@@ -436,20 +470,30 @@ handle_refresh(struct ctx *ctx)
 		log_info("refresh refused: %s", old.why);
 		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
 	}
+	if ((rc = row_of_token(ctx, &old, &u)) == 0)
+		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
+	if (rc == -1)
+		return ctx->replied ? 0 : -1;
 	stands_for = old.anchor[0] != '\0' ? old.anchor : old.jti;
-	if ((access = issue(ctx, TOKEN_ACCESS, old.sub, old.sid, NULL,
-	    &fresh)) == NULL || (refresh = issue(ctx, TOKEN_REFRESH, old.sub,
-	    old.sid, NULL, &fresh)) == NULL)
+	subj.uid = u.id;
+	subj.sid = old.sid;
+	subj.stamp = u.session_stamp;
+	subj.anchor = NULL;
+	if ((access = issue(ctx, TOKEN_ACCESS, &subj, &fresh)) == NULL ||
+	    (refresh = issue(ctx, TOKEN_REFRESH, &subj, &fresh)) == NULL ||
+	    (sealed = grace_seal(ctx->config->jwt_secret,
+	    ctx->config->jwt_secret_len, access, refresh, ctx->arena)) == NULL)
 		return -1;
 	session_config_of(ctx->config, &sc);
 	switch (session_rotate(ctx_redis(ctx), &sc, old.sub, old.sid,
-	    stands_for, fresh.jti, access, refresh, ctx->now, ctx->arena,
-	    &grace_access, &grace_refresh)) {
+	    stands_for, fresh.jti, sealed, ctx->now, ctx->arena, &grace)) {
 	case ROTATE_OK:
 		break;
 	case ROTATE_GRACE:	/* another tab got there first: same answer */
-		access = grace_access;
-		refresh = grace_refresh;
+		if (grace_unseal(ctx->config->jwt_secret,
+		    ctx->config->jwt_secret_len, grace, ctx->arena, &access,
+		    &refresh) == -1)
+			return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
 		break;
 	case ROTATE_REUSE:
 		log_warnx("refresh token reused after rotation: session of "
@@ -461,10 +505,10 @@ handle_refresh(struct ctx *ctx)
 		if (ctx->config->redis_required)
 			return reply_error(ctx, 503, "Token check unavailable");
 		/* the pair Redis never saw says where it comes from */
-		if ((access = issue(ctx, TOKEN_ACCESS, old.sub, old.sid,
-		    stands_for, &fresh)) == NULL || (refresh = issue(ctx,
-		    TOKEN_REFRESH, old.sub, old.sid, stands_for, &fresh)) ==
-		    NULL)
+		subj.anchor = stands_for;
+		if ((access = issue(ctx, TOKEN_ACCESS, &subj, &fresh)) ==
+		    NULL || (refresh = issue(ctx, TOKEN_REFRESH, &subj,
+		    &fresh)) == NULL)
 			return -1;
 		log_warnx("redis down: refresh for user %lld accepted on "
 		    "signature, rotation not tracked", old.sub);
@@ -508,6 +552,7 @@ handle_logout(struct ctx *ctx)
 	struct session_config	 sc;
 	struct token		 tok;
 	struct json_object	*o;
+	struct user		 u;
 	struct body		 b;
 	const char		*all;
 	int			 rc, n;
@@ -518,6 +563,11 @@ handle_logout(struct ctx *ctx)
 		return rc;
 	if ((all = body_get(&b, "all")) == NULL)
 		all = ctx_query_get(ctx, "all");
+	/* a token of another row must not log out the row now at its id */
+	if ((rc = row_of_token(ctx, &tok, &u)) == 0)
+		return reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+	if (rc == -1)
+		return ctx->replied ? 0 : -1;
 	session_config_of(ctx->config, &sc);
 	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid,
 	    tok.anchor)) {
@@ -570,13 +620,10 @@ handle_me(struct ctx *ctx)
 	case SESSION_ERROR:	/* up and refusing: neither 200 nor 401 */
 		return reply_error(ctx, 503, "Token check unavailable");
 	}
-	if (ctx->users == NULL)
-		return reply_error(ctx, 503, "User store unavailable");
-	if ((found = users_find_by_id(ctx->users, tok.sub, ctx->arena, &u)) ==
-	    -1)
-		return -1;	/* store fault, logged where it happened */
-	if (!found)
+	if ((found = row_of_token(ctx, &tok, &u)) == 0)
 		return reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+	if (found == -1)
+		return ctx->replied ? 0 : -1;
 	o = user_json(&u);
 	arena_defer(ctx->arena, jsonh_put, o);
 	return reply_json(ctx, 200, o);

@@ -25,7 +25,7 @@
  */
 static struct rconn_script create_script = { .source =
 	"redis.call('HSET', KEYS[1], 'rt', ARGV[1], 'rot', '0')\n"
-	"redis.call('HDEL', KEYS[1], 'prev', 'na', 'nr')\n"
+	"redis.call('HDEL', KEYS[1], 'prev', 'np', 'na', 'nr')\n"
 	"redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
 	"redis.call('SADD', KEYS[2], ARGV[3])\n"
 	"if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then\n"
@@ -34,10 +34,12 @@ static struct rconn_script create_script = { .source =
 	"return 1\n" };
 
 /*
- * KEYS as above; ARGV[1] presented jti, [2] new jti, [3] new access
- * token, [4] new refresh token, [5] now, [6] grace, [7] TTL, [8] sid.
- * Returns {0} no session, {1} rotated, {2, access, refresh} within the
- * grace window, {3} reuse: the session was deleted.
+ * KEYS as above; ARGV[1] presented jti, [2] new jti, [3] the new pair,
+ * sealed by the caller (grace_seal.h: Redis never holds a usable token),
+ * [4] now, [5] grace, [6] TTL, [7] sid.  Returns {0} no session, {1}
+ * rotated, {2, sealed pair} within the grace window, {3} reuse: the
+ * session was deleted.  Fields na and nr held the pair in clear before
+ * it was sealed; a rotation removes them.
  *
  * A resend after a connection died under the reply (rconn) finds the
  * rotation done with this very request's new jti current: {1} again, so
@@ -45,27 +47,27 @@ static struct rconn_script create_script = { .source =
  * a second live successor.
  */
 static struct rconn_script rotate_script = { .source =
-	"local s = redis.call('HMGET', KEYS[1], 'rt', 'prev', 'rot', 'na',"
-	" 'nr')\n"
+	"local s = redis.call('HMGET', KEYS[1], 'rt', 'prev', 'rot', 'np')\n"
 	"if not s[1] then return {0} end\n"
 	"if ARGV[2] == s[1] and ARGV[1] == s[2] then return {1} end\n"
 	"if ARGV[1] == s[1] then\n"
 	"  redis.call('HSET', KEYS[1], 'prev', s[1], 'rt', ARGV[2],"
-	" 'rot', ARGV[5], 'na', ARGV[3], 'nr', ARGV[4])\n"
-	"  redis.call('EXPIRE', KEYS[1], ARGV[7])\n"
-	"  redis.call('SADD', KEYS[2], ARGV[8])\n"
-	"  if redis.call('TTL', KEYS[2]) < tonumber(ARGV[7]) then\n"
-	"    redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
+	" 'rot', ARGV[4], 'np', ARGV[3])\n"
+	"  redis.call('HDEL', KEYS[1], 'na', 'nr')\n"
+	"  redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
+	"  redis.call('SADD', KEYS[2], ARGV[7])\n"
+	"  if redis.call('TTL', KEYS[2]) < tonumber(ARGV[6]) then\n"
+	"    redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
 	"  end\n"
 	"  return {1}\n"
 	"end\n"
-	"if s[2] and ARGV[1] == s[2] and s[4] and s[5] and\n"
-	"    tonumber(ARGV[5]) - (tonumber(s[3]) or 0) <= tonumber(ARGV[6])"
+	"if s[2] and ARGV[1] == s[2] and s[4] and\n"
+	"    tonumber(ARGV[4]) - (tonumber(s[3]) or 0) <= tonumber(ARGV[5])"
 	" then\n"
-	"  return {2, s[4], s[5]}\n"
+	"  return {2, s[4]}\n"
 	"end\n"
 	"redis.call('DEL', KEYS[1])\n"
-	"redis.call('SREM', KEYS[2], ARGV[8])\n"
+	"redis.call('SREM', KEYS[2], ARGV[7])\n"
 	"return {3}\n" };
 
 /* KEYS as above; ARGV[1] sid.  Returns the number of hashes deleted. */
@@ -283,9 +285,9 @@ session_check(struct rconn *rc, const struct session_config *cfg,
 
 static enum session_rotate
 rotate_result(const redisReply *r, struct arena *arena,
-    const char **grace_access, const char **grace_refresh)
+    const char **grace_successors)
 {
-	const redisReply	*a, *f;
+	const redisReply	*a;
 
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER)
@@ -298,15 +300,12 @@ rotate_result(const redisReply *r, struct arena *arena,
 	case CODE_REUSE:
 		return ROTATE_REUSE;
 	case CODE_GRACE:
-		if (r->elements != 3)
+		if (r->elements != 2)
 			goto bad;
 		a = r->element[1];
-		f = r->element[2];
-		if (a->type != REDIS_REPLY_STRING ||
-		    f->type != REDIS_REPLY_STRING)
+		if (a->type != REDIS_REPLY_STRING)
 			goto bad;
-		*grace_access = arena_strndup(arena, a->str, a->len);
-		*grace_refresh = arena_strndup(arena, f->str, f->len);
+		*grace_successors = arena_strndup(arena, a->str, a->len);
 		return ROTATE_GRACE;
 	}
 bad:
@@ -317,9 +316,9 @@ bad:
 /*
  * Rotates the session's refresh token (/auth/refresh), atomically:
  * ROTATE_OK when presented_jti was current (new_* are now current);
- * ROTATE_GRACE when it was the previous one, rotated at most grace
- * seconds before now: *grace_access and *grace_refresh are the tokens
- * that rotation issued, copied into arena; ROTATE_REUSE when it is
+ * successors is the new pair, sealed by the caller; ROTATE_GRACE when it
+ * was the previous one, rotated at most grace seconds before now:
+ * *grace_successors is what that rotation stored, copied into arena; ROTATE_REUSE when it is
  * neither: the session was revoked (logged); ROTATE_INVALID when there is
  * no such session; ROTATE_UNAVAILABLE when rc is NULL or Redis cannot be
  * reached; ROTATE_ERROR when it answered an error (logged) or took the
@@ -328,27 +327,25 @@ bad:
 enum session_rotate
 session_rotate(struct rconn *rc, const struct session_config *cfg,
     long long uid, const char *sid, const char *presented_jti,
-    const char *new_jti, const char *new_access, const char *new_refresh,
-    time_t now, struct arena *arena, const char **grace_access,
-    const char **grace_refresh)
+    const char *new_jti, const char *successors, time_t now,
+    struct arena *arena, const char **grace_successors)
 {
 	char		 hash[SESSION_KEY_MAX], set[SESSION_KEY_MAX];
 	char		 snow[SESSION_NUM_MAX], sgrace[SESSION_NUM_MAX];
 	char		 ttl[SESSION_NUM_MAX];
-	const char	*args[10];
-	size_t		 lens[10];
+	const char	*args[9];
+	size_t		 lens[9];
 	redisReply	*r;
 	enum session_rotate st = ROTATE_UNAVAILABLE;
 
-	*grace_access = *grace_refresh = NULL;
+	*grace_successors = NULL;
 	if (rc == NULL)
 		return ROTATE_UNAVAILABLE;
 	if (!valid_id(sid) || !valid_id(presented_jti))
 		return ROTATE_INVALID;	/* cannot be a session of ours */
 	if (session_keys(hash, set, cfg, uid, sid) == -1)
 		return ROTATE_ERROR;
-	if (!valid_id(new_jti) || !valid_token(new_access) ||
-	    !valid_token(new_refresh)) {
+	if (!valid_id(new_jti) || !valid_token(successors)) {
 		log_warnx("session rotate: bad new token");
 		return ROTATE_ERROR;
 	}
@@ -359,16 +356,15 @@ session_rotate(struct rconn *rc, const struct session_config *cfg,
 	set_arg(args, lens, 1, set);
 	set_arg(args, lens, 2, presented_jti);
 	set_arg(args, lens, 3, new_jti);
-	set_arg(args, lens, 4, new_access);
-	set_arg(args, lens, 5, new_refresh);
-	set_arg(args, lens, 6, snow);
-	set_arg(args, lens, 7, sgrace);
-	set_arg(args, lens, 8, ttl);
-	set_arg(args, lens, 9, sid);
-	r = rconn_eval(rc, &rotate_script, 2, 10, args, lens);
+	set_arg(args, lens, 4, successors);
+	set_arg(args, lens, 5, snow);
+	set_arg(args, lens, 6, sgrace);
+	set_arg(args, lens, 7, ttl);
+	set_arg(args, lens, 8, sid);
+	r = rconn_eval(rc, &rotate_script, 2, 9, args, lens);
 	switch (reply_state("rotate", r)) {
 	case SESSION_VALID:
-		st = rotate_result(r, arena, grace_access, grace_refresh);
+		st = rotate_result(r, arena, grace_successors);
 		break;
 	case SESSION_ERROR:
 		st = ROTATE_ERROR;

@@ -11,7 +11,8 @@ struct arena;
 struct rconn;
 
 #define SESSION_ID_MAX		64	/* sid and jti, as stored */
-#define SESSION_TOKEN_MAX	4096	/* successor tokens kept for grace */
+#define SESSION_TOKEN_MAX	12288	/* the sealed successors kept for
+					   the grace window */
 
 struct session_config {
 	const char	*prefix;	/* "mockpie:" */
@@ -49,8 +50,8 @@ enum session_status	 session_check(struct rconn *,
 enum session_rotate	 session_rotate(struct rconn *,
 			    const struct session_config *, long long,
 			    const char *, const char *, const char *,
-			    const char *, const char *, time_t,
-			    struct arena *, const char **, const char **);
+			    const char *, time_t, struct arena *,
+			    const char **);
 int			 session_revoke(struct rconn *,
 			    const struct session_config *, long long,
 			    const char *);

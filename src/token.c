@@ -129,19 +129,38 @@ char *
 token_issue(const struct token_config *cfg, enum token_type typ,
     long long sub, const char *sid, time_t now, struct token *out)
 {
-	return token_issue_anchored(cfg, typ, sub, sid, NULL, now, out);
+	struct token_subject	 subj = { sub, sid, NULL, NULL };
+
+	return token_issue_for(cfg, typ, &subj, now, out);
+}
+
+/* 1 when s (len bytes) is a stamp: 1 to TOKEN_STAMP_MAX base64url chars */
+static int
+token_stamp_valid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (s == NULL || len == 0 || len > TOKEN_STAMP_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!token_b64url_char((unsigned char)s[i]))
+			return 0;
+	return 1;
 }
 
 /*
- * token_issue() for a token minted on signature alone while Redis was
- * unreachable: anchor (an id, or NULL for none) is the refresh jti the
- * session had in Redis, carried as the claim "anc".
+ * token_issue() with all a token can be bound to: the user row's session
+ * stamp (claim "ust") and, for a token minted on signature alone while
+ * Redis was unreachable, the refresh jti its session had in Redis (claim
+ * "anc").  Either may be NULL.
  */
 char *
-token_issue_anchored(const struct token_config *cfg, enum token_type typ,
-    long long sub, const char *sid, const char *anchor, time_t now,
-    struct token *out)
+token_issue_for(const struct token_config *cfg, enum token_type typ,
+    const struct token_subject *subj, time_t now, struct token *out)
 {
+	long long	 sub = subj->uid;
+	const char	*sid = subj->sid, *anchor = subj->anchor;
+	const char	*stamp = subj->stamp;
 	jwt_t		*jwt = NULL;
 	char		*str = NULL;
 	char		 subs[TOKEN_SUB_MAX + 1];
@@ -161,8 +180,10 @@ token_issue_anchored(const struct token_config *cfg, enum token_type typ,
 	if (sid == NULL ||
 	    !token_id_valid(sid, strnlen(sid, TOKEN_ID_LEN + 1)) ||
 	    (anchor != NULL &&
-	    !token_id_valid(anchor, strnlen(anchor, TOKEN_ID_LEN + 1)))) {
-		log_errorx("token issue: bad session id or anchor");
+	    !token_id_valid(anchor, strnlen(anchor, TOKEN_ID_LEN + 1))) ||
+	    (stamp != NULL && !token_stamp_valid(stamp,
+	    strnlen(stamp, TOKEN_STAMP_MAX + 1)))) {
+		log_errorx("token issue: bad session id, anchor or stamp");
 		goto fail;
 	}
 	ttl = typ == TOKEN_ACCESS ? cfg->access_ttl : cfg->refresh_ttl;
@@ -172,6 +193,8 @@ token_issue_anchored(const struct token_config *cfg, enum token_type typ,
 	memcpy(out->sid, sid, TOKEN_ID_LEN + 1);
 	if (anchor != NULL)
 		memcpy(out->anchor, anchor, TOKEN_ID_LEN + 1);
+	if (stamp != NULL)
+		snprintf(out->stamp, sizeof(out->stamp), "%s", stamp);
 	out->iat = now;
 	out->exp = now + ttl;
 	(void)snprintf(subs, sizeof(subs), "%lld", sub);
@@ -186,6 +209,8 @@ token_issue_anchored(const struct token_config *cfg, enum token_type typ,
 	    (rc = jwt_add_grant(jwt, "jti", out->jti)) != 0 ||
 	    (rc = jwt_add_grant(jwt, "sid", out->sid)) != 0 ||
 	    (rc = jwt_add_grant(jwt, "typ", token_type_name(typ))) != 0 ||
+	    (stamp != NULL &&
+	    (rc = jwt_add_grant(jwt, "ust", stamp)) != 0) ||
 	    (anchor != NULL &&
 	    (rc = jwt_add_grant(jwt, "anc", anchor)) != 0)) {
 		log_errorx("token issue: libjwt: %s", strerror(rc));
@@ -300,7 +325,8 @@ token_check_claims(const struct token_config *cfg, enum token_type want,
 		return "token sid missing or invalid";
 	memcpy(out->sid, s, TOKEN_ID_LEN + 1);
 	/*
-	 * Optional: only tokens minted while Redis was unreachable have it.
+	 * Optional claims: anc only on tokens minted while Redis was
+	 * unreachable, ust on every token mockpie issues for a user row.
 	 * libjwt sets errno ENOENT for a missing claim, EINVAL for one that
 	 * is not a string.
 	 */
@@ -311,6 +337,13 @@ token_check_claims(const struct token_config *cfg, enum token_type want,
 		memcpy(out->anchor, s, TOKEN_ID_LEN + 1);
 	} else if (errno != ENOENT)
 		return "token anc invalid";
+	errno = 0;
+	if ((s = token_claim_str(claims, "ust", &len)) != NULL) {
+		if (!token_stamp_valid(s, len))
+			return "token ust invalid";
+		memcpy(out->stamp, s, len + 1);
+	} else if (errno != ENOENT)
+		return "token ust invalid";
 	out->typ = want;
 	out->iat = (time_t)iat;
 	out->exp = (time_t)exp;

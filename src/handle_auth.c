@@ -65,6 +65,8 @@ session_config_of(const struct config *cfg, struct session_config *sc)
 	sc->prefix = cfg->redis_prefix;
 	sc->refresh_ttl = cfg->refresh_token_ttl;
 	sc->grace = cfg->refresh_reuse_grace;
+	sc->client_cache = cfg->redis_client_cache;
+	sc->redis = &cfg->redis;
 }
 
 static void
@@ -570,7 +572,7 @@ handle_logout(struct ctx *ctx)
 		return ctx->replied ? 0 : -1;
 	session_config_of(ctx->config, &sc);
 	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid,
-	    tok.anchor)) {
+	    tok.anchor, 0)) {
 	case SESSION_VALID:
 		break;
 	case SESSION_REVOKED:
@@ -606,7 +608,7 @@ handle_me(struct ctx *ctx)
 		return ctx->replied ? 0 : -1;
 	session_config_of(ctx->config, &sc);
 	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid,
-	    tok.anchor)) {
+	    tok.anchor, tok.exp)) {
 	case SESSION_VALID:
 		break;
 	case SESSION_REVOKED:

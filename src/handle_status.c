@@ -94,6 +94,8 @@ worker_json(const struct slot *s, long long now_ms)
 	    (long long)s->redis_stale_reconnects);
 	jsonh_add_int(redis, "signature_fallbacks",
 	    (long long)s->signature_fallbacks);
+	jsonh_add_int(redis, "session_cache_hits",
+	    (long long)s->session_cache_hits);
 	jsonh_add(w, "redis", redis);
 	return w;
 }

@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@ struct rconn {
 	long			 backoff_ms;
 	unsigned long		 failures;
 	unsigned long		 stale_reconnects;
+	unsigned long		 generation;	/* connections made */
 	int			 down;		/* failed since last answer */
 	char			 error[RCONN_ERROR_MAX];
 
@@ -333,6 +335,7 @@ rconn_connect(struct rconn *rc)
 		snprintf(why, sizeof(why), "SELECT %d refused", u->db);
 		goto fail;
 	}
+	rc->generation++;
 	return 0;
 fail:
 	rconn_drop(rc, why);
@@ -699,6 +702,79 @@ rconn_eval(struct rconn *rc, struct rconn_script *s, int nkeys, int argc,
 	argv[1] = s->source;
 	argvlen[1] = strlen(s->source);
 	return rconn_commandv(rc, argc + 3, argv, argvlen);
+}
+
+/*
+ * Which connection this is: a number that changes with every connection
+ * made, so that state tied to one connection (client tracking) can tell
+ * that it was lost.  0 before the first.
+ */
+unsigned long
+rconn_generation(const struct rconn *rc)
+{
+	return rc->c != NULL ? rc->generation : 0;
+}
+
+/*
+ * 1 when the kept connection, with nothing asked of it, has something to
+ * read: the server closed it (CLIENT KILL, a restart, a timeout) or it is
+ * out of step.  One poll, no round trip; 0 when it is quiet or absent.
+ */
+int
+rconn_peer_closed(const struct rconn *rc)
+{
+	struct pollfd	 pfd;
+
+	if (rc == NULL || rc->c == NULL)
+		return 0;
+	pfd.fd = rc->c->fd;
+	pfd.events = POLLIN | POLLRDHUP;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1;
+}
+
+/*
+ * For a connection that only receives (a subscriber): hands every message
+ * that has already arrived to fn, without waiting and without a round
+ * trip (one poll, at most one read).  The number of messages, or -1 when
+ * the connection is gone (dropped; the back-off runs).
+ */
+int
+rconn_drain(struct rconn *rc, void (*fn)(void *, const redisReply *),
+    void *arg)
+{
+	struct pollfd	 pfd;
+	void		*r;
+	int		 n = 0;
+
+	if (rc == NULL || rc->c == NULL)
+		return -1;
+	pfd.fd = rc->c->fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) == 1 && redisBufferRead(rc->c) != REDIS_OK) {
+		/* closed under us, like a stale link: the next use reconnects */
+		if (rconn_stale(rc, errno)) {
+			rc->stale_reconnects++;
+			redisFree(rc->c);
+			rc->c = NULL;
+			rc->proven = 0;
+		} else
+			rconn_drop(rc, rc->c->errstr[0] ? rc->c->errstr :
+			    "subscriber connection lost");
+		return -1;
+	}
+	for (;;) {
+		if (redisGetReplyFromReader(rc->c, &r) != REDIS_OK) {
+			rconn_drop(rc, "subscriber: protocol error");
+			return -1;
+		}
+		if (r == NULL)
+			return n;
+		fn(arg, r);
+		freeReplyObject(r);
+		n++;
+	}
 }
 
 /*

@@ -61,6 +61,10 @@ redisReply	*rconn_reply(struct rconn *);
 redisReply	*rconn_eval(struct rconn *, struct rconn_script *, int, int,
 		    const char **, const size_t *);
 int		 rconn_unanswered(const struct rconn *);
+unsigned long	 rconn_generation(const struct rconn *);
+int		 rconn_peer_closed(const struct rconn *);
+int		 rconn_drain(struct rconn *,
+		    void (*)(void *, const redisReply *), void *);
 void		 rconn_stats(const struct rconn *, struct rconn_stats *);
 
 #endif

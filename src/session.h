@@ -9,6 +9,7 @@
 
 struct arena;
 struct rconn;
+struct rconn_config;
 
 #define SESSION_ID_MAX		64	/* sid and jti, as stored */
 #define SESSION_TOKEN_MAX	12288	/* the sealed successors kept for
@@ -18,6 +19,9 @@ struct session_config {
 	const char	*prefix;	/* "mockpie:" */
 	long		 refresh_ttl;	/* seconds, every key's TTL */
 	long		 grace;		/* refresh_reuse_grace, seconds */
+	/* redis_client_cache: live sessions remembered (session_cache.h) */
+	int				 client_cache;
+	const struct rconn_config	*redis;	/* for its subscriber */
 };
 
 /*
@@ -46,7 +50,7 @@ enum session_status	 session_create(struct rconn *,
 			    const char *, const char *);
 enum session_status	 session_check(struct rconn *,
 			    const struct session_config *, long long,
-			    const char *, const char *);
+			    const char *, const char *, time_t);
 enum session_rotate	 session_rotate(struct rconn *,
 			    const struct session_config *, long long,
 			    const char *, const char *, const char *,

@@ -212,6 +212,8 @@ api_workers(struct stack *st, struct api_worker *w, int max)
 		    "stale_reconnects");
 		w[i].signature_fallbacks = (unsigned long)json_int(redis,
 		    "signature_fallbacks");
+		w[i].session_cache_hits = (unsigned long)json_int(redis,
+		    "session_cache_hits");
 	}
 	json_object_put(o);
 	http_response_free(&r);

@@ -32,6 +32,7 @@ struct api_worker {
 	int		 redis_connected;
 	unsigned long	 stale_reconnects;
 	unsigned long	 signature_fallbacks;
+	unsigned long	 session_cache_hits;
 };
 
 /* What a burst saw: how many answers of each status. */

@@ -41,6 +41,7 @@
 #define PAUSE_MS	4000
 #define ENV_MAX		8
 #define PATH_MAX_T	512
+#define CACHE_ROUNDS	125	/* logouts, each then every worker asked */
 
 static const char *const env_plain[] = { CHEAP_ARGON2, NULL };
 
@@ -603,6 +604,93 @@ START_TEST(rotation_whose_reply_is_lost_gives_the_pair_never_a_reuse)
 }
 END_TEST
 
+/* ---- redis_client_cache: no round trip on a warm session ---- */
+
+static const char *const env_cache[] = {
+	CHEAP_ARGON2, "MOCKPIE_REDIS_CLIENT_CACHE=true", NULL
+};
+
+/* Every worker's cache hits, summed. */
+static unsigned long
+cache_hits(struct stack *st)
+{
+	struct api_worker	 w[API_WORKERS_MAX];
+	unsigned long		 sum = 0;
+	int			 i, n;
+
+	n = api_workers(st, w, API_WORKERS_MAX);
+	for (i = 0; i < n; i++)
+		sum += w[i].session_cache_hits;
+	return sum;
+}
+
+START_TEST(client_cache_revocation_reaches_every_worker_at_once)
+{
+	struct stack		*st = start(WORKERS, env_cache, 0);
+	struct api_person	 p;
+	struct api_tally	 warm, after;
+	int			 i;
+
+	api_register(st, &p);
+	memset(&after, 0, sizeof(after));
+	for (i = 0; i < CACHE_ROUNDS; i++) {
+		ck_assert_int_eq(api_login(st, p.email, p.password, &p), 200);
+		memset(&warm, 0, sizeof(warm));
+		api_burst_every_worker(st, p.access, &warm);
+		api_burst_every_worker(st, p.access, &warm);
+		ck_assert_int_eq(warm.by_status[200], warm.total);
+		ck_assert_int_eq(api_logout(st, p.access), 200);
+		api_burst_every_worker(st, p.access, &after);
+	}
+	fprintf(stderr, "it_redis_states: client cache: %d /auth/me after "
+	    "%d logouts, %d answered 401; %lu cache hits\n", after.total,
+	    CACHE_ROUNDS, after.by_status[401], cache_hits(st));
+	ck_assert_int_ge(after.total, 1000);
+	ck_assert_msg(after.by_status[401] == after.total, "after logout: "
+	    "%d of %d answers 401 (200: %d)", after.by_status[401],
+	    after.total, after.by_status[200]);
+	ck_assert_uint_gt(cache_hits(st), 0);	/* the cache was used */
+	stack_stop(st);
+}
+END_TEST
+
+START_TEST(client_cache_forgets_on_restart_and_flushall)
+{
+	struct stack		*st = start(WORKERS, env_cache, 0);
+	struct api_person	 live, out;
+	struct api_tally	 t;
+	redisContext		*c;
+	char			 dump[PATH_MAX_T];
+
+	two_people(st, &live, &out);
+	assert_exact_on_every_worker(st, &live, &out);
+	assert_exact_on_every_worker(st, &live, &out);	/* from the caches */
+	ck_assert_uint_gt(cache_hits(st), 0);
+	ck_assert_ptr_nonnull(c = redis_server_client(stack_redis(st)));
+	admin_do(c, "FLUSHALL");
+	redisFree(c);
+	memset(&t, 0, sizeof(t));
+	api_burst_every_worker(st, live.access, &t);
+	ck_assert_msg(t.by_status[401] == t.total, "after FLUSHALL: %d of %d "
+	    "answers 401", t.by_status[401], t.total);
+
+	ck_assert_int_eq(api_login(st, live.email, live.password, &live),
+	    200);
+	memset(&t, 0, sizeof(t));
+	api_burst_every_worker(st, live.access, &t);
+	api_burst_every_worker(st, live.access, &t);	/* cached again */
+	ck_assert_int_eq(t.by_status[200], t.total);
+	dump_path(st, dump, sizeof(dump));
+	unlink(dump);
+	ck_assert_int_eq(redis_server_restart(stack_redis(st)), 0);
+	memset(&t, 0, sizeof(t));
+	api_burst_every_worker(st, live.access, &t);
+	ck_assert_msg(t.by_status[401] == t.total, "after a restart without "
+	    "data: %d of %d answers 401", t.by_status[401], t.total);
+	stack_stop(st);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -637,6 +725,12 @@ suite(void)
 	    pause_during_refresh_keeps_the_user_and_buys_a_replay_nothing);
 	tcase_add_test(tc,
 	    rotation_whose_reply_is_lost_gives_the_pair_never_a_reuse);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("client_cache");
+	tcase_set_timeout(tc, TIMEOUT_S);
+	tcase_add_test(tc, client_cache_revocation_reaches_every_worker_at_once);
+	tcase_add_test(tc, client_cache_forgets_on_restart_and_flushall);
 	suite_add_tcase(s, tc);
 	return s;
 }

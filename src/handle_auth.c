@@ -261,7 +261,7 @@ handle_register(struct ctx *ctx)
 	memset(&nu, 0, sizeof(nu));
 	nu.first_name = in.first_name;
 	nu.last_name = in.last_name;
-	nu.email = validate_lower_email(ctx->arena, in.email);
+	nu.email = validate_email_canonical(ctx->arena, in.email);
 	nu.username = in.username;
 	nu.phone_number = in.phone_number;
 	nu.gender = in.gender;
@@ -338,10 +338,10 @@ handle_login(struct ctx *ctx)
 		return rc;
 	email = body_get(&b, "email");
 	password = body_get(&b, "password");
-	validate_login(email, password, &fe);
+	validate_login(ctx->arena, email, password, &fe);
 	if (fe.n > 0)
 		return reply_field_errors(ctx, &fe);
-	email = validate_lower_email(ctx->arena, email);
+	email = validate_email_canonical(ctx->arena, email);
 	if ((addr = ctx_param(ctx, "REMOTE_ADDR")) == NULL)
 		addr = "";
 	if (ctx->users == NULL)

@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "body.h"
+#include "boolean.h"
 #include "config.h"
 #include "ctx.h"
 #include "jsonh.h"
@@ -473,15 +474,16 @@ handle_logout(struct ctx *ctx)
 	struct token		 tok;
 	struct json_object	*o;
 	struct body		 b;
-	const char		*all;
-	int			 rc, n;
+	struct reply_field_error e;
+	int			 rc, n, all;
 
 	if (bearer(ctx, &tok) == -1)
 		return ctx->replied ? 0 : -1;
 	if ((rc = read_fields(ctx, &b)) != 1)
 		return rc;
-	if ((all = body_get(&b, "all")) == NULL)
-		all = ctx_query_get(ctx, "all");
+	/* issue 13.4: a value we cannot read revokes nothing */
+	if (boolean_param(ctx, &b, "all", &all, &e) == -1)
+		return reply_invalid(ctx, &e, 1);
 	session_config_of(ctx->config, &sc);
 	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid)) {
 	case SESSION_VALID:
@@ -491,7 +493,7 @@ handle_logout(struct ctx *ctx)
 	case SESSION_UNAVAILABLE:
 		return reply_error(ctx, 503, "Token revocation unavailable");
 	}
-	if (all != NULL && (strcmp(all, "true") == 0 || strcmp(all, "1") == 0))
+	if (all)
 		n = session_revoke_all(ctx_redis(ctx), &sc, tok.sub);
 	else
 		n = session_revoke(ctx_redis(ctx), &sc, tok.sub, tok.sid);

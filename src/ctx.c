@@ -66,20 +66,38 @@ ctx_param(const struct ctx *ctx, const char *name)
 }
 
 /*
+ * Looks query parameter name up: 1 with *value (decoded, "" for a bare
+ * name, in the arena), 0 when absent, -1 when the query is not valid
+ * urlencoded UTF-8 or names a parameter twice (the body parser's rules: a
+ * query is the same format), so that a caller can tell "absent" from
+ * "unreadable" (issue 13.4).  *value is NULL unless 1.
+ */
+int
+ctx_query_lookup(struct ctx *ctx, const char *name, const char **value)
+{
+	struct body	 b;
+
+	*value = NULL;
+	if (ctx->query[0] == '\0')
+		return 0;
+	if (body_parse(ctx->arena, "application/x-www-form-urlencoded",
+	    ctx->query, strlen(ctx->query), &b) != BODY_OK)
+		return -1;
+	*value = body_get(&b, name);
+	return *value != NULL;
+}
+
+/*
  * The decoded value of query parameter name ("" for a bare name), or NULL
- * when absent or when the query is not valid urlencoded UTF-8 (the body
- * parser's rules: a query is the same format).  Lives in the arena.
+ * when absent or when the query does not parse (ctx_query_lookup()).
+ * Lives in the arena.
  */
 const char *
 ctx_query_get(struct ctx *ctx, const char *name)
 {
-	struct body	 b;
+	const char	*v;
 
-	if (ctx->query[0] == '\0' || body_parse(ctx->arena,
-	    "application/x-www-form-urlencoded", ctx->query,
-	    strlen(ctx->query), &b) != BODY_OK)
-		return NULL;
-	return body_get(&b, name);
+	return ctx_query_lookup(ctx, name, &v) == 1 ? v : NULL;
 }
 
 /*

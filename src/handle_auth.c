@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "body.h"
+#include "boolean.h"
 #include "config.h"
 #include "ctx.h"
 #include "grace_seal.h"
@@ -277,7 +278,7 @@ handle_register(struct ctx *ctx)
 	memset(&nu, 0, sizeof(nu));
 	nu.first_name = in.first_name;
 	nu.last_name = in.last_name;
-	nu.email = validate_lower_email(ctx->arena, in.email);
+	nu.email = validate_email_canonical(ctx->arena, in.email);
 	nu.username = in.username;
 	nu.phone_number = in.phone_number;
 	nu.gender = in.gender;
@@ -354,10 +355,10 @@ handle_login(struct ctx *ctx)
 		return rc;
 	email = body_get(&b, "email");
 	password = body_get(&b, "password");
-	validate_login(email, password, &fe);
+	validate_login(ctx->arena, email, password, &fe);
 	if (fe.n > 0)
 		return reply_field_errors(ctx, &fe);
-	email = validate_lower_email(ctx->arena, email);
+	email = validate_email_canonical(ctx->arena, email);
 	if ((addr = ctx_param(ctx, "REMOTE_ADDR")) == NULL)
 		addr = "";
 	if (ctx->users == NULL)
@@ -556,15 +557,16 @@ handle_logout(struct ctx *ctx)
 	struct json_object	*o;
 	struct user		 u;
 	struct body		 b;
-	const char		*all;
-	int			 rc, n;
+	struct reply_field_error e;
+	int			 rc, n, all;
 
 	if (bearer(ctx, &tok) == -1)
 		return ctx->replied ? 0 : -1;
 	if ((rc = read_fields(ctx, &b)) != 1)
 		return rc;
-	if ((all = body_get(&b, "all")) == NULL)
-		all = ctx_query_get(ctx, "all");
+	/* issue 13.4: a value we cannot read revokes nothing */
+	if (boolean_param(ctx, &b, "all", &all, &e) == -1)
+		return reply_invalid(ctx, &e, 1);
 	/* a token of another row must not log out the row now at its id */
 	if ((rc = row_of_token(ctx, &tok, &u)) == 0)
 		return reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
@@ -581,7 +583,7 @@ handle_logout(struct ctx *ctx)
 	case SESSION_ERROR:
 		return reply_error(ctx, 503, "Token revocation unavailable");
 	}
-	if (all != NULL && (strcmp(all, "true") == 0 || strcmp(all, "1") == 0))
+	if (all)
 		n = session_revoke_all(ctx_redis(ctx), &sc, tok.sub);
 	else
 		n = session_revoke(ctx_redis(ctx), &sc, tok.sub, tok.sid);

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "arena.h"
+#include "boolean.h"
 #include "config.h"
 #include "ctx.h"
 #include "jsonh.h"
@@ -175,18 +176,19 @@ static int
 handle_health(struct ctx *ctx)
 {
 	struct json_object	*o = jsonh_object();
-	const char		*ready = ctx_query_get(ctx, "ready");
-	int			 healthy, rc;
+	struct reply_field_error e;
+	int			 healthy, rc, ready;
 
 	arena_defer(ctx->arena, jsonh_put, o);
+	/* issue 13.4: the same booleans as logout's "all" */
+	if (boolean_param(ctx, NULL, "ready", &ready, &e) == -1)
+		return reply_invalid(ctx, &e, 1);
 	jsonh_add_str(o, "status", "ok");	/* placeholder keeps key order */
 	healthy = add_redis(ctx, o);
 	healthy &= add_database(ctx, o);
 	healthy &= add_pool(ctx, o);
 	jsonh_add_str(o, "status", healthy ? "ok" : "degraded");
 	jsonh_add_time(o, "timestamp", ctx->now);
-	rc = reply_json(ctx, !healthy && ready != NULL &&
-	    (strcmp(ready, "1") == 0 || strcmp(ready, "true") == 0) ? 503 :
-	    200, o);
+	rc = reply_json(ctx, !healthy && ready ? 503 : 200, o);
 	return rc;
 }

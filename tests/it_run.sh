@@ -44,6 +44,9 @@ if [ "$(id -u)" -eq 0 ]; then
 	id -u "$run_user" >/dev/null 2>&1 || skip "no user $run_user to run the stack as"
 	id -u "$probe_user" >/dev/null 2>&1 || skip "no user $probe_user"
 	command -v runuser >/dev/null || skip "no runuser"
+	runuser -u "$run_user" -- test -x "$fcgi" -a -r "$run_script" \
+	    -a -r "$srcdir/conf/mockpie.conf" ||
+	    skip "$run_user, whom scripts/run would run the stack as, cannot reach $fcgi or $srcdir"
 else
 	run_user=$(id -un)
 fi
@@ -54,8 +57,11 @@ unset MOCKPIE_REDIS_URL MOCKPIE_JWT_SECRET MOCKPIE_JWT_SECRET_FILE \
     MOCKPIE_DATABASE MOCKPIE_LISTEN MOCKPIE_PIDFILE SUDO_USER
 export MOCKPIE_FCGI_BIN=$fcgi MOCKPIE_RUN_USER=$run_user MOCKPIE_WORKERS=2
 
-base=$(mktemp -d "${TMPDIR:-/tmp}/mockpie-it-run.XXXXXX")
-chmod 0755 "$base"	# the stack's user reaches its run directory inside
+# as root, in /tmp: the stack's user must reach its run directory
+tmp=${TMPDIR:-/tmp}
+[ $as_root -eq 0 ] || tmp=/tmp
+base=$(mktemp -d "$tmp/mockpie-it-run.XXXXXX")
+chmod 0755 "$base"
 run=$base/run
 runpid=
 procs=()		# pid:start time of every process the stack started
@@ -161,7 +167,7 @@ check "a run directory that is a symlink is refused" \
 
 # --- the stack ------------------------------------------------------------
 port=$(free_port) || { bad "no free port"; exit 1; }
-(umask 022; exec env MOCKPIE_RUN_DIR="$run" MOCKPIE_HTTP_PORT="$port" \
+(umask 077; exec env MOCKPIE_RUN_DIR="$run" MOCKPIE_HTTP_PORT="$port" \
     "$run_script" >"$base/run.log" 2>&1 </dev/null) &
 runpid=$!
 url=http://127.0.0.1:$port
@@ -177,7 +183,7 @@ if [ "$code" != 200 ]; then
 	sed 's/^/  | /' "$base/run.log"
 	exit 1
 fi
-ok "scripts/run serves /health (under the caller's umask 022)"
+ok "scripts/run serves /health, started under umask 077"
 
 # some data: a user in SQLite, a session in Redis, a snapshot on disk
 pw="it-run-$RANDOM-correct-horse"

@@ -64,6 +64,7 @@ base=$(mktemp -d "$tmp/mockpie-it-run.XXXXXX")
 chmod 0755 "$base"
 run=$base/run
 runpid=
+racepid=
 procs=()		# pid:start time of every process the stack started
 
 # pid:start of process $1, nothing when it is gone or a zombie
@@ -87,6 +88,7 @@ cleanup() {
 			sleep 0.1
 		done
 	fi
+	[ -z "$racepid" ] || kill -TERM "$racepid" 2>/dev/null || true
 	for p in ${runpid:+"$runpid"} "${procs[@]}"; do
 		alive "$p" && kill -KILL "${p%%:*}" 2>/dev/null
 	done
@@ -165,11 +167,48 @@ ln -s "$base/planted" "$base/link"
 check "a run directory that is a symlink is refused" \
     refused "$base/link" "it is a symbolic link"
 
-# --- the stack ------------------------------------------------------------
+# --- the stack, and a second started at the same moment -----------------
+# Two scripts/run on one fresh directory, neither yet started: exactly one
+# serves, the other says the directory is in use and exits 1 (a check of
+# pid files could not tell: none exists yet).
 port=$(free_port) || { bad "no free port"; exit 1; }
-(umask 077; exec env MOCKPIE_RUN_DIR="$run" MOCKPIE_HTTP_PORT="$port" \
-    "$run_script" >"$base/run.log" 2>&1 </dev/null) &
+port_b=$(free_port) || { bad "no free port"; exit 1; }
+start() {
+	(umask 077; exec env MOCKPIE_RUN_DIR="$run" MOCKPIE_HTTP_PORT="$1" \
+	    "$run_script" >"$2" 2>&1 </dev/null) &
+}
+start "$port" "$base/run.log"
 runpid=$!
+start "$port_b" "$base/run_b.log"
+racepid=$!
+loser=
+for ((i = 0; i < wait_start * 10; i++)); do
+	if ! kill -0 "$racepid" 2>/dev/null; then
+		loser=$racepid
+		break
+	fi
+	if ! kill -0 "$runpid" 2>/dev/null; then	# B won: swap
+		loser=$runpid
+		runpid=$racepid
+		port=$port_b
+		mv "$base/run.log" "$base/run_a.log"
+		mv "$base/run_b.log" "$base/run.log"
+		mv "$base/run_a.log" "$base/run_b.log"
+		break
+	fi
+	sleep 0.1
+done
+racepid=
+if [ -z "$loser" ]; then
+	bad "of two scripts/run started together on one directory, one exits within $wait_start s"
+	exit 1
+fi
+rc=0
+wait "$loser" || rc=$?
+check "of two scripts/run started together on one directory, one exits 1 (got $rc)" \
+    test "$rc" = 1
+check "  saying the directory is in use" \
+    grep -q "is in use by another scripts/run" "$base/run_b.log"
 url=http://127.0.0.1:$port
 code=
 for ((i = 0; i < wait_start * 10; i++)); do
@@ -179,11 +218,11 @@ for ((i = 0; i < wait_start * 10; i++)); do
 	sleep 0.1
 done
 if [ "$code" != 200 ]; then
-	bad "scripts/run serves /health within $wait_start s (got '$code')"
+	bad "the other serves /health within $wait_start s (got '$code')"
 	sed 's/^/  | /' "$base/run.log"
 	exit 1
 fi
-ok "scripts/run serves /health, started under umask 077"
+ok "  and the other serves /health (both started under umask 077)"
 
 # some data: a user in SQLite, a session in Redis, a snapshot on disk
 pw="it-run-$RANDOM-correct-horse"
@@ -256,7 +295,7 @@ else
 	echo "skip another local user cannot read the files: needs root (runuser)"
 fi
 
-# --- a second scripts/run on the same directory ---------------------------
+# --- a second scripts/run on the same directory, a pid file lost ---------
 state() {
 	local f
 	for f in redis.conf nginx.conf jwt_secret lock redis.pid mockpie.pid \
@@ -264,6 +303,7 @@ state() {
 		stat -c '%n %i %Y %s' "$run/$f" 2>&1
 	done
 }
+rm -f "$run/mockpie.pid"	# a lost pid file changes nothing: the lock holds
 before=$(state)
 port2=$(free_port)
 rc=0

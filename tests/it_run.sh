@@ -237,14 +237,22 @@ check "Redis writes its snapshot" \
     sh -c "redis-cli -s '$run/redis.sock' save | grep -q OK"
 
 # every process it started, and who runs it
-add_proc "$runpid"
-for pidfile in redis.pid mockpie.pid nginx.pid; do
-	p=$(cat "$run/$pidfile" 2>/dev/null) || { bad "no $run/$pidfile"; continue; }
-	add_proc "$p"
-	for k in $(cat "/proc/$p"/task/*/children 2>/dev/null); do
-		add_proc "$k"
+collect() {
+	local pidfile p k
+	procs=()
+	add_proc "$runpid"
+	for pidfile in redis.pid mockpie.pid nginx.pid; do
+		p=$(cat "$run/$pidfile" 2>/dev/null) || {
+			bad "no $run/$pidfile"
+			continue
+		}
+		add_proc "$p"
+		for k in $(cat "/proc/$p"/task/*/children 2>/dev/null); do
+			add_proc "$k"
+		done
 	done
-done
+}
+collect
 check "redis-server, the pool's master and 2 workers, nginx's master and 2 workers, and scripts/run are found" \
     test ${#procs[@]} -eq 8
 wrong=
@@ -342,8 +350,50 @@ check "its sockets are removed" \
 check "its lock is free" flock -n "$run/lock" true
 runpid=
 
+# --- a restart keeps the sessions; a killed scripts/run keeps its lock ----
+port=$(free_port) || { bad "no free port"; exit 1; }
+url=http://127.0.0.1:$port
+start "$port" "$base/run2.log"
+runpid=$!
+code=
+for ((i = 0; i < wait_start * 10; i++)); do
+	code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$url/health" || true)
+	[ "$code" = 200 ] && break
+	kill -0 "$runpid" 2>/dev/null || break
+	sleep 0.1
+done
+check "scripts/run starts again on its own run directory (got '$code')" \
+    test "$code" = 200
+access=$(sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p' "$base/register.json")
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' \
+    -H "Authorization: Bearer $access" "$url/auth/me" || true)
+check "  and the session opened before the restart still answers /auth/me (got $code)" \
+    test "$code" = 200
+collect
+kill -KILL "$runpid"
+wait "$runpid" 2>/dev/null || true
+rc=0
+MOCKPIE_RUN_DIR=$run MOCKPIE_HTTP_PORT=$(free_port) \
+    timeout "$wait_refusal" "$run_script" >"$base/third.log" 2>&1 </dev/null || rc=$?
+check "scripts/run killed with SIGKILL: its directory stays locked while what it started lives (exit $rc)" \
+    grep -q "is in use by what another scripts/run (pid $runpid, gone) started" "$base/third.log"
+runpid=
+for p in "${procs[@]}"; do	# what the test itself cleans up
+	alive "$p" && kill -TERM "${p%%:*}" 2>/dev/null
+done
+for ((i = 0; i < wait_stop * 10; i++)); do
+	left=
+	for p in "${procs[@]}"; do alive "$p" && left+=" ${p%%:*}"; done
+	[ -n "$left" ] || break
+	sleep 0.1
+done
+check "  (and they stop on SIGTERM${left:+; left:$left})" test -z "$left"
+
 if [ $failed -ne 0 ]; then
-	echo "scripts/run's output:"
-	sed 's/^/  | /' "$base/run.log"
+	for f in run.log run2.log third.log; do
+		[ -f "$base/$f" ] || continue
+		echo "$f:"
+		sed 's/^/  | /' "$base/$f"
+	done
 fi
 exit $failed

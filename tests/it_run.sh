@@ -237,11 +237,13 @@ check "Redis writes its snapshot" \
     sh -c "redis-cli -s '$run/redis.sock' save | grep -q OK"
 
 # every process it started, and who runs it
+declare -A kids		# children per pid file
 collect() {
 	local pidfile p k
 	procs=()
 	add_proc "$runpid"
 	for pidfile in redis.pid mockpie.pid nginx.pid; do
+		kids[$pidfile]=0
 		p=$(cat "$run/$pidfile" 2>/dev/null) || {
 			bad "no $run/$pidfile"
 			continue
@@ -249,12 +251,14 @@ collect() {
 		add_proc "$p"
 		for k in $(cat "/proc/$p"/task/*/children 2>/dev/null); do
 			add_proc "$k"
+			kids[$pidfile]=$((kids[$pidfile] + 1))
 		done
 	done
 }
 collect
-check "redis-server, the pool's master and 2 workers, nginx's master and 2 workers, and scripts/run are found" \
-    test ${#procs[@]} -eq 8
+check "scripts/run, redis-server, the pool's master and 2 workers, nginx's master and ${kids[nginx.pid]} workers are found" \
+    test "${kids[mockpie.pid]}" -eq 2 -a "${kids[nginx.pid]}" -ge 1 \
+    -a ${#procs[@]} -eq $((6 + kids[nginx.pid] + kids[redis.pid]))
 wrong=
 for p in "${procs[@]}"; do
 	u=$(awk '/^Uid:/ { print $2 }' "/proc/${p%%:*}/status" 2>/dev/null) || true

@@ -243,7 +243,7 @@ code=$(curl -s -m 10 -o "$base/register.json" -w '%{http_code}' \
 	"gender": "female"}' || true)
 check "a registration is stored (201)" test "$code" = 201
 check "Redis writes its snapshot" \
-    sh -c "redis-cli -s '$run/redis.sock' save | grep -q OK"
+    sh -c "timeout 10 redis-cli -s '$run/redis.sock' save | grep -q OK"
 
 # every process it started, and who runs it
 declare -A kids		# children per pid file
@@ -300,18 +300,18 @@ check "nothing in the run directory is open to group or others${open:+: $open}" 
 
 # --- another local user ---------------------------------------------------
 if [ $as_root -eq 1 ]; then
-	as_probe() { runuser -u "$probe_user" -- "$@"; }
+	as_probe() { timeout 10 runuser -u "$probe_user" -- "$@"; }
 	check "$probe_user can run commands at all (control)" \
 	    as_probe test -r /etc/passwd
 	for f in mockpie.db jwt_secret redis.log nginx-error.log dump.rdb \
 	    "appendonlydir/$(ls "$run/appendonlydir" | head -n 1)"; do
 		check "$probe_user cannot read $f" \
-		    sh -c "! runuser -u '$probe_user' -- cat '$run/$f' >/dev/null 2>&1"
+		    sh -c "! timeout 10 runuser -u '$probe_user' -- cat '$run/$f' >/dev/null 2>&1"
 	done
 	check "$probe_user cannot list the run directory" \
-	    sh -c "! runuser -u '$probe_user' -- ls '$run' >/dev/null 2>&1"
+	    sh -c "! timeout 10 runuser -u '$probe_user' -- ls '$run' >/dev/null 2>&1"
 	check "$probe_user cannot reach Redis's socket (the sessions)" \
-	    sh -c "! runuser -u '$probe_user' -- redis-cli -s '$run/redis.sock' ping 2>/dev/null | grep -q PONG"
+	    sh -c "! timeout 10 runuser -u '$probe_user' -- redis-cli -s '$run/redis.sock' ping 2>/dev/null | grep -q PONG"
 else
 	echo "skip another local user cannot read the files: needs root (runuser)"
 fi

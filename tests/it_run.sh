@@ -252,7 +252,7 @@ collect() {
 	procs=()
 	add_proc "$runpid"
 	for pidfile in redis.pid mockpie.pid nginx.pid; do
-		kids[$pidfile]=0
+		kids[${pidfile%.pid}]=0
 		p=$(cat "$run/$pidfile" 2>/dev/null) || {
 			bad "no $run/$pidfile"
 			continue
@@ -260,14 +260,15 @@ collect() {
 		add_proc "$p"
 		for k in $(cat "/proc/$p"/task/*/children 2>/dev/null); do
 			add_proc "$k"
-			kids[$pidfile]=$((kids[$pidfile] + 1))
+			kids[${pidfile%.pid}]=$((${kids[${pidfile%.pid}]} + 1))
 		done
 	done
 }
 collect
-check "scripts/run, redis-server, the pool's master and $workers workers, nginx's master and ${kids[nginx.pid]} workers are found" \
-    test "${kids[mockpie.pid]}" -eq $workers -a "${kids[nginx.pid]}" -ge 1 \
-    -a ${#procs[@]} -eq $((4 + workers + kids[nginx.pid] + kids[redis.pid]))
+expect=$((4 + workers + ${kids[nginx]} + ${kids[redis]}))
+check "scripts/run, redis-server, the pool's master and $workers workers, nginx's master and ${kids[nginx]} workers are found" \
+    test "${kids[mockpie]}" -eq "$workers" -a "${kids[nginx]}" -ge 1 \
+    -a "${#procs[@]}" -eq "$expect"
 wrong=
 for p in "${procs[@]}"; do
 	u=$(awk '/^Uid:/ { print $2 }' "/proc/${p%%:*}/status" 2>/dev/null) || true

@@ -5,9 +5,10 @@
  * - an entry is made only from an EXISTS answered 1 on a main connection
  *   whose tracking is on and redirected to the current subscriber;
  * - before any entry is trusted, every invalidation already received is
- *   applied (one poll, at most one read: no round trip).  Redis queues an
- *   invalidation while it runs the command that changes the key, before
- *   that command's reply, so by the time a logout has been answered the
+ *   applied (one poll, at most one read: no round trip).  Redis buffers
+ *   an invalidation while it runs the command that changes the key and
+ *   writes it in the same event-loop pass as that command's reply, so by
+ *   the time a logout's answer has gone through its worker and nginx the
  *   message is in every worker's socket on this host;
  * - anything that may have lost a message empties the table: the
  *   subscriber's connection lost or replaced, the main connection closed

@@ -45,6 +45,7 @@
 #define LOGIN_FAILURES	10	/* SPEC 2 default, kept */
 #define LOGIN_WINDOW	900	/* SPEC 2 default: 15 minutes */
 #define LOGIN_TIMING_TRIES 3
+#define ADDR_MAX	16	/* "127.0.0.255" */
 #define BACKOFF_MAX_MS	2000	/* SPEC 3: Redis back seen within ~2 s */
 #define HUNG_ANSWER_MS	2000	/* SPEC 3: timeouts 200 + 500 ms */
 #define POLL_MS		100
@@ -1746,43 +1747,88 @@ START_TEST(refresh_token_reused_after_grace_revokes_the_whole_session)
 }
 END_TEST
 
+/* Retry-After: whole seconds, within the window (SPEC 2). */
+static void
+assert_retry_after(const struct http_response *r)
+{
+	char		 buf[VALUE_MAX];
+	const char	*v;
+
+	ck_assert_ptr_nonnull(v = header_of(r, "Retry-After", buf));
+	ck_assert_int_gt(atoi(v), 0);
+	ck_assert_int_le(atoi(v), LOGIN_WINDOW);
+}
+
+/* The client address 127.0.0.<n> as text, into buf. */
+static const char *
+addr(char *buf, int n)
+{
+	snprintf(buf, ADDR_MAX, "127.0.0.%d", n);
+	return buf;
+}
+
+/* A login from the client address src: asserted to answer status. */
+static void
+login_from(const char *src, const char *email, const char *password,
+    int status)
+{
+	struct http_response	 r;
+
+	api_login_from(st_grace1, src, email, password, &r);
+	ck_assert_msg(r.status == status, "login of %s from %s: %d, wanted "
+	    "%d: %.*s", email, src, r.status, status, (int)r.body_len,
+	    r.body);
+	if (status == 429) {
+		assert_detail(&r, 429, "Too many failed login attempts");
+		assert_retry_after(&r);
+	}
+	http_response_free(&r);
+}
+
 /*
- * Must run last in its TCase: it uses up 127.0.0.1's failed logins,
- * which the address limit counts for every email.
+ * SPEC 2's two limits apart, each from client addresses of its own
+ * (127.0.0.x: nginx passes each as REMOTE_ADDR): ten failures for one
+ * email from ten addresses limit that email only; ten failures from one
+ * address for ten emails limit that address only.  No failure comes from
+ * 127.0.0.1, which the other tests of the TCase use.
  */
 START_TEST(eleventh_login_after_ten_failures_gets_429_even_with_the_password)
 {
-	struct http_response	 r;
-	struct person		 p, other;
-	char			 buf[VALUE_MAX];
-	const char		*v;
-	int			 i;
+	struct person	 p, other;
+	char		 src[ADDR_MAX], bad[FIELD_MAX];
+	int		 i;
 
 	person_new(&p);
 	register_person(st_grace1, &p, NULL);
 	person_new(&other);
 	register_person(st_grace1, &other, NULL);
+
+	/* the email's limit: one failure from each of ten addresses */
+	for (i = 0; i < LOGIN_FAILURES; i++)
+		login_from(addr(src, 10 + i), p.email,
+		    "not-the-password-at-all", 401);
+	login_from(addr(src, 30), p.email, p.password, 429);
+	/* no address reached its limit: another email passes from each */
+	login_from(addr(src, 10), other.email, other.password, 200);
+
+	/*
+	 * Refused attempts do not count: ten more refused attempts from
+	 * one address, had they counted, would have used up its limit too.
+	 */
+	for (i = 0; i < LOGIN_FAILURES; i++)
+		login_from(addr(src, 31), p.email, "wrong-again-and-refused",
+		    429);
+	login_from(addr(src, 31), other.email, other.password, 200);
+
+	/* the address's limit: ten emails, one failure each, from one */
 	for (i = 0; i < LOGIN_FAILURES; i++) {
-		login_send(st_grace1, p.email, "not-the-password-at-all", &r);
-		assert_detail(&r, 401, "Invalid username or password");
-		http_response_free(&r);
+		snprintf(bad, sizeof(bad), "nobody.%d.%ld@example.com", i,
+		    (long)getpid());
+		login_from(addr(src, 40), bad, "not-the-password-at-all", 401);
 	}
-	login_send(st_grace1, p.email, p.password, &r);
-	assert_detail(&r, 429, "Too many failed login attempts");
-	ck_assert_ptr_nonnull(v = header_of(&r, "Retry-After", buf));
-	ck_assert_int_gt(atoi(v), 0);
-	ck_assert_int_le(atoi(v), LOGIN_WINDOW);
-	http_response_free(&r);
-
-	/* refused attempts do not count, and the limit holds */
-	login_send(st_grace1, p.email, p.password, &r);
-	assert_detail(&r, 429, "Too many failed login attempts");
-	http_response_free(&r);
-
-	/* the same client address is limited for another email too */
-	login_send(st_grace1, other.email, other.password, &r);
-	assert_detail(&r, 429, "Too many failed login attempts");
-	http_response_free(&r);
+	login_from(addr(src, 40), other.email, other.password, 429);
+	/* that email itself is not limited: it passes from elsewhere */
+	login_from(addr(src, 41), other.email, other.password, 200);
 }
 END_TEST
 

@@ -35,6 +35,7 @@ struct api_worker {
 	pid_t		 pid;
 	unsigned long	 requests;
 	int		 redis_connected;
+	unsigned long	 redis_failures;	/* connect or command */
 	unsigned long	 stale_reconnects;
 	unsigned long	 signature_fallbacks;
 };

@@ -4,13 +4,16 @@
  * (SPEC 2, 3; issue 2 item 9).
  */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <check.h>
+#include <hiredis/hiredis.h>
 #include <json-c/json.h>
 
 #include "api_client.h"
@@ -27,6 +30,11 @@
 #define STORM_MS	1000	/* bursts at every worker, Redis down */
 #define MAX_ATTEMPTS	4	/* per worker in that time (SPEC 3) */
 #define RECOVER_MS	5000
+#define RW_REQUESTS	10	/* /health read/write tests counted */
+#define MONITOR_ROUNDS	4	/* concurrent bursts of /health */
+#define MONITOR_BURST	6
+#define KEYS_MAX	256
+#define KEY_MAX		256
 
 static struct stack	*st;	/* the TCase's stack */
 
@@ -239,6 +247,262 @@ START_TEST(redis_test_reports_each_cache_operation_succeeding)
 	ck_assert(is_utc_time(str_at(o, "timestamp", NULL)));
 	json_object_put(o);
 	http_response_free(&r);
+}
+END_TEST
+
+/* Runs a command on an admin client, asserting a reply (not an error). */
+static redisReply *
+admin(redisContext *c, const char *fmt, ...)
+{
+	va_list		 ap;
+	redisReply	*r;
+
+	va_start(ap, fmt);
+	r = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	ck_assert_msg(r != NULL, "admin: %s", c->errstr);
+	ck_assert_msg(r->type != REDIS_REPLY_ERROR, "admin: %s", r->str);
+	return r;
+}
+
+/* INFO stats' total_reads_processed: reads Redis made from clients. */
+static long long
+redis_reads(redisContext *c)
+{
+	redisReply	*r = admin(c, "INFO stats");
+	const char	*p;
+	long long	 n;
+
+	p = strstr(r->str, "total_reads_processed:");
+	ck_assert_msg(p != NULL, "no total_reads_processed in INFO stats");
+	n = atoll(p + strlen("total_reads_processed:"));
+	freeReplyObject(r);
+	return n;
+}
+
+/* One MONITOR line: the client's address, the command and its key. */
+struct monitored {
+	char	 client[64];
+	char	 cmd[16];
+	char	 key[KEY_MAX];
+	int	 ttl;		/* SET with PX or EX */
+};
+
+/* Parses `TIME [DB ADDR] "CMD" "KEY" ...` into m: 1, or 0. */
+static int
+monitor_parse(const char *line, struct monitored *m)
+{
+	const char	*a, *b;
+
+	memset(m, 0, sizeof(*m));
+	if ((a = strchr(line, '[')) == NULL || (b = strchr(a, ']')) == NULL ||
+	    (a = strchr(a, ' ')) == NULL || a > b)
+		return 0;
+	snprintf(m->client, sizeof(m->client), "%.*s", (int)(b - a - 1),
+	    a + 1);
+	if (sscanf(b + 1, " \"%15[^\"]\" \"%255[^\"]\"", m->cmd, m->key) < 1)
+		return 0;
+	m->ttl = strstr(b, "\"PX\"") != NULL || strstr(b, "\"px\"") !=
+	    NULL || strstr(b, "\"EX\"") != NULL || strstr(b, "\"ex\"") != NULL;
+	return 1;
+}
+
+/*
+ * SPEC 2: /health's read/write test uses a key of its own (per worker or
+ * per request, with a TTL) and sends its commands pipelined in one round
+ * trip.  Round trips: Redis's count of reads from clients (INFO stats)
+ * across sequential /health requests on warm workers is one per request,
+ * where SET, GET and DEL sent one after the other would take three.
+ * Keys: MONITOR during concurrent bursts that reach several workers.
+ */
+START_TEST(health_read_write_test_uses_its_own_key_in_one_round_trip)
+{
+	struct api_person	 p;
+	struct api_tally	 t;
+	struct monitored	 m, set[KEYS_MAX];
+	struct http_conn	 c[MONITOR_BURST];
+	struct http_response	 r;
+	redisContext		*rc, *mon;
+	redisReply		*rep;
+	struct timeval		 tv = { 5, 0 };
+	long long		 r0, r1, reads;
+	int			 i, j, k, nset = 0, clients = 0, done = 0;
+
+	api_register(st, &p);
+	memset(&t, 0, sizeof(t));
+	api_burst_every_worker(st, p.access, &t);	/* every handle warm */
+	ck_assert_ptr_nonnull(rc = redis_server_client(stack_redis(st)));
+	r0 = redis_reads(rc);
+	for (i = 0; i < RW_REQUESTS; i++) {
+		get("/health", NULL, &r);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_ptr_nonnull(strstr(r.body,
+		    "\"read_write_test\":\"passed\""));
+		http_response_free(&r);
+	}
+	r1 = redis_reads(rc);
+	reads = r1 - r0 - 1;		/* the second INFO is a read too */
+	fprintf(stderr, "it_health: %d /health read/write tests: %lld reads "
+	    "by Redis\n", RW_REQUESTS, reads);
+	ck_assert_msg(reads >= RW_REQUESTS && reads <= RW_REQUESTS + 2,
+	    "%lld reads by Redis for %d /health requests: not one round trip "
+	    "each", reads, RW_REQUESTS);
+
+	ck_assert_ptr_nonnull(mon = redis_server_client(stack_redis(st)));
+	redisSetTimeout(mon, tv);
+	freeReplyObject(admin(mon, "MONITOR"));
+	for (k = 0; k < MONITOR_ROUNDS; k++) {
+		for (i = 0; i < MONITOR_BURST; i++)
+			ck_assert_int_eq(http_start(st, &c[i], "GET",
+			    "/health", NULL, NULL, 0), 0);
+		for (i = 0; i < MONITOR_BURST; i++) {
+			ck_assert_int_eq(http_finish(&c[i], &r), 0);
+			ck_assert_int_eq(r.status, 200);
+			http_response_free(&r);
+		}
+	}
+	freeReplyObject(admin(rc, "ECHO %s", "it-health-end"));
+	while (!done) {
+		ck_assert_msg(redisGetReply(mon, (void **)&rep) == REDIS_OK,
+		    "MONITOR: %s", mon->errstr);
+		if (monitor_parse(rep->str, &m)) {
+			done = strcasecmp(m.cmd, "ECHO") == 0 &&
+			    strcmp(m.key, "it-health-end") == 0;
+			for (j = 0; j < nset && strcmp(set[j].client,
+			    m.client) != 0; j++)
+				;
+			if (strcasecmp(m.cmd, "SET") == 0) {
+				ck_assert_msg(m.ttl, "SET without a TTL: %s",
+				    rep->str);
+				if (j == nset) {
+					ck_assert_int_lt(nset, KEYS_MAX);
+					set[nset++] = m;
+				} else
+					ck_assert_str_eq(set[j].key, m.key);
+			} else if (strcasecmp(m.cmd, "GET") == 0 ||
+			    strcasecmp(m.cmd, "DEL") == 0) {
+				ck_assert_msg(j < nset, "%s before SET: %s",
+				    m.cmd, rep->str);
+				ck_assert_str_eq(set[j].key, m.key);
+			}
+		}
+		freeReplyObject(rep);
+	}
+	redisFree(mon);
+	redisFree(rc);
+	/* a key per worker: no two connections share one */
+	for (i = 0; i < nset; i++) {
+		ck_assert_msg(strstr(set[i].key, "health") != NULL, "key %s",
+		    set[i].key);
+		for (j = i + 1; j < nset; j++)
+			ck_assert_msg(strcmp(set[i].key, set[j].key) != 0,
+			    "workers %s and %s share the key %s",
+			    set[i].client, set[j].client, set[i].key);
+		clients++;
+	}
+	fprintf(stderr, "it_health: MONITOR: %d workers, each its own key "
+	    "(%s ...)\n", clients, nset > 0 ? set[0].key : "none");
+	ck_assert_msg(clients >= 2, "the bursts reached %d worker", clients);
+}
+END_TEST
+
+/* Every key of Redis, with its serialized value and remaining life. */
+struct keyset {
+	int		 n;
+	char		*key[KEYS_MAX];
+	char		*dump[KEYS_MAX];
+	size_t		 dumplen[KEYS_MAX];
+	long long	 pttl[KEYS_MAX];
+};
+
+static void
+keys_read(redisContext *c, struct keyset *ks)
+{
+	redisReply	*all, *r;
+	size_t		 i;
+
+	memset(ks, 0, sizeof(*ks));
+	all = admin(c, "KEYS *");
+	ck_assert_uint_le(all->elements, KEYS_MAX);
+	for (i = 0; i < all->elements; i++) {
+		ks->key[ks->n] = strdup(all->element[i]->str);
+		r = admin(c, "DUMP %s", all->element[i]->str);
+		ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+		ks->dump[ks->n] = malloc(r->len);
+		memcpy(ks->dump[ks->n], r->str, r->len);
+		ks->dumplen[ks->n] = r->len;
+		freeReplyObject(r);
+		r = admin(c, "PTTL %s", all->element[i]->str);
+		ks->pttl[ks->n] = r->integer;
+		freeReplyObject(r);
+		ks->n++;
+	}
+	freeReplyObject(all);
+}
+
+static void
+keys_free(struct keyset *ks)
+{
+	int	 i;
+
+	for (i = 0; i < ks->n; i++) {
+		free(ks->key[i]);
+		free(ks->dump[i]);
+	}
+	ks->n = 0;
+}
+
+/*
+ * SPEC 2: /api/redis-test never touches a user's key.  Every key of
+ * Redis before (a user's session among them) is there after with the
+ * same value and no longer a life; a key it leaves is in its own
+ * namespace, with a TTL.
+ */
+START_TEST(redis_test_never_touches_a_users_keys)
+{
+	struct api_person	 p;
+	struct keyset		 before, after;
+	struct http_response	 r;
+	redisContext		*rc;
+	int			 i, j;
+
+	api_register(st, &p);
+	ck_assert_ptr_nonnull(rc = redis_server_client(stack_redis(st)));
+	keys_read(rc, &before);
+	ck_assert_int_gt(before.n, 0);
+	for (i = 0; i < 3; i++) {
+		get("/api/redis-test", NULL, &r);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_ptr_null(strstr(r.body, "\"failed\""));
+		ck_assert_ptr_null(strstr(r.body, "\"error\""));
+		http_response_free(&r);
+	}
+	keys_read(rc, &after);
+	for (i = 0; i < before.n; i++) {
+		for (j = 0; j < after.n && strcmp(after.key[j],
+		    before.key[i]) != 0; j++)
+			;
+		ck_assert_msg(j < after.n, "%s is gone", before.key[i]);
+		ck_assert_msg(after.dumplen[j] == before.dumplen[i] &&
+		    memcmp(after.dump[j], before.dump[i], before.dumplen[i]) ==
+		    0, "%s changed", before.key[i]);
+		ck_assert_msg(after.pttl[j] <= before.pttl[i], "%s lives "
+		    "longer: %lld ms, was %lld ms", before.key[i],
+		    after.pttl[j], before.pttl[i]);
+	}
+	for (j = 0; j < after.n; j++) {
+		for (i = 0; i < before.n && strcmp(after.key[j],
+		    before.key[i]) != 0; i++)
+			;
+		if (i < before.n)
+			continue;
+		ck_assert_msg(strstr(after.key[j], "redis-test:") != NULL &&
+		    after.pttl[j] > 0, "left behind: %s (pttl %lld)",
+		    after.key[j], after.pttl[j]);
+	}
+	keys_free(&before);
+	keys_free(&after);
+	redisFree(rc);
 }
 END_TEST
 
@@ -588,6 +852,33 @@ START_TEST(health_is_connected_again_soon_after_redis_restarts)
 }
 END_TEST
 
+/* ---- /api/redis-test switched off ---- */
+
+static void
+redis_test_off_setup(void)
+{
+	static const char *const env[] = {
+		"MOCKPIE_REDIS_TEST_ENABLED=false", NULL
+	};
+
+	start(env);
+}
+
+START_TEST(redis_test_switched_off_answers_the_apps_404)
+{
+	struct http_response	 r;
+
+	get("/api/redis-test", NULL, &r);
+	assert_detail(&r, 404, "Not Found");
+	ck_assert_msg(header(&r, "X-Request-Id") != NULL,
+	    "the 404 is nginx's, not the pool's");
+	http_response_free(&r);
+	get("/health", NULL, &r);		/* the rest still serves */
+	ck_assert_int_eq(r.status, 200);
+	http_response_free(&r);
+}
+END_TEST
+
 /* ---- the pool stopped ---- */
 
 START_TEST(stopped_pool_gets_nginxs_json_502_with_cors)
@@ -613,6 +904,7 @@ suite(void)
 	TCase	*up = tcase_create("up");
 	TCase	*down = tcase_create("redis_down");
 	TCase	*pool = tcase_create("pool_down");
+	TCase	*off = tcase_create("redis_test_off");
 
 	/* one stack for the read-only tests */
 	tcase_add_unchecked_fixture(up, up_setup, teardown);
@@ -620,6 +912,9 @@ suite(void)
 	tcase_add_test(up, health_reports_redis_and_database_connected);
 	tcase_add_test(up, readiness_is_200_while_every_dependency_is_up);
 	tcase_add_test(up, redis_test_reports_each_cache_operation_succeeding);
+	tcase_add_test(up,
+	    health_read_write_test_uses_its_own_key_in_one_round_trip);
+	tcase_add_test(up, redis_test_never_touches_a_users_keys);
 	tcase_add_test(up,
 	    unknown_paths_under_routed_prefixes_get_the_apps_json_404);
 	tcase_add_test(up, paths_outside_mockpie_get_nginxs_json_404);
@@ -647,6 +942,11 @@ suite(void)
 	tcase_add_test(down,
 	    health_is_connected_again_soon_after_redis_restarts);
 	suite_add_tcase(s, down);
+
+	tcase_add_unchecked_fixture(off, redis_test_off_setup, teardown);
+	tcase_set_timeout(off, 20);
+	tcase_add_test(off, redis_test_switched_off_answers_the_apps_404);
+	suite_add_tcase(s, off);
 
 	tcase_add_checked_fixture(pool, up_setup, teardown);
 	tcase_set_timeout(pool, 20);

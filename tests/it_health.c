@@ -3,6 +3,10 @@
  * JSON errors, over HTTP through nginx with a real redis-server and pool
  * (SPEC 2, 3; issue 2 item 9).
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +39,9 @@
 #define MONITOR_BURST	6
 #define KEYS_MAX	256
 #define KEY_MAX		256
+#define CHUNK		4096
+#define FCGI_CHUNK	16384	/* STDIN record size */
+#define FCGI_ANSWER_MS	5000
 
 static struct stack	*st;	/* the TCase's stack */
 
@@ -677,6 +684,187 @@ START_TEST(oversized_body_from_no_origin_gets_413_without_cors)
 }
 END_TEST
 
+/*
+ * A request with a chunked body of body bytes (in 4 KiB chunks) to path,
+ * the last chunk sent only when finish: the answer in r (asserted).
+ */
+static void
+chunked_post(const char *path, size_t body, int finish, const char *data,
+    struct http_response *r)
+{
+	static char	 filler[CHUNK];
+	FILE		*f;
+	char		*raw = NULL;
+	size_t		 len = 0, off, n;
+
+	memset(filler, 'a', sizeof(filler));
+	ck_assert_ptr_nonnull(f = open_memstream(&raw, &len));
+	fprintf(f, "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	    "Connection: close\r\nOrigin: %s\r\nContent-Type: "
+	    "application/json\r\nTransfer-Encoding: chunked\r\n\r\n", path,
+	    stack_http_port(st), ORIGIN_OK);
+	for (off = 0; off < body; off += n) {
+		n = body - off < CHUNK ? body - off : CHUNK;
+		fprintf(f, "%zx\r\n", n);
+		fwrite(data != NULL ? data + off : filler, 1, n, f);
+		fputs("\r\n", f);
+	}
+	if (finish)
+		fputs("0\r\n\r\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_msg(api_request_from(st, "127.0.0.1", raw, len, r) == 0,
+	    "POST %s chunked: no complete answer within 5 s", path);
+	free(raw);
+}
+
+/*
+ * SPEC 2: 413 for a body over the limit however it comes.  Chunked (no
+ * Content-Length to refuse it by): nginx answers its JSON 413 once the
+ * body passes 64 KiB, without waiting for the last chunk, which never
+ * comes; and a chunked body within the limit is read as any other.
+ */
+START_TEST(chunked_upload_over_the_limit_gets_413_before_it_ends)
+{
+	static const char	 login[] =
+	    "{\"email\": \"nobody@example.com\", \"password\": \"whatever-1\"}";
+	struct http_response	 r;
+
+	chunked_post("/auth/login", BIG_BODY, 0, NULL, &r);
+	assert_detail(&r, 413, "Request body too large");
+	assert_cors(&r);
+	ck_assert_msg(header(&r, "X-Request-Id") == NULL,
+	    "the body reached the pool");
+	http_response_free(&r);
+
+	chunked_post("/auth/login", strlen(login), 1, login, &r);
+	assert_detail(&r, 401, "Invalid username or password");
+	http_response_free(&r);
+}
+END_TEST
+
+/* A FastCGI record (FastCGI 1.0, 3.3) of type with len bytes of data. */
+static void
+fcgi_record(FILE *f, int type, const void *data, size_t len)
+{
+	unsigned char	 h[8] = { 1, (unsigned char)type, 0, 1,
+	    (unsigned char)(len >> 8), (unsigned char)len, 0, 0 };
+
+	fwrite(h, 1, sizeof(h), f);
+	if (len > 0)
+		fwrite(data, 1, len, f);
+}
+
+/* A name-value pair of PARAMS, both shorter than 128 bytes. */
+static void
+fcgi_pair(FILE *f, const char *name, const char *value)
+{
+	fputc((int)strlen(name), f);
+	fputc((int)strlen(value), f);
+	fputs(name, f);
+	fputs(value, f);
+}
+
+/*
+ * Straight to the pool's socket, as a FastCGI client that is not nginx
+ * (SPEC 4: served like nginx): POST /auth/login with params (name,
+ * value pairs, NULL-terminated) and body bytes of stdin, never ending it
+ * (no empty STDIN record).  The status the pool answers within 5 s, or
+ * -1 when it answered nothing (waiting for more of the body).
+ */
+static int
+fcgi_post(const char *const *params, size_t body)
+{
+	static const unsigned char begin[8] = { 0, 1, 0 };	/* responder */
+	static char		 filler[FCGI_CHUNK];
+	struct sockaddr_un	 sun;
+	struct pollfd		 pfd;
+	FILE			*f, *p;
+	char			*raw = NULL, *pp = NULL, buf[65536 + 8];
+	char			*got = NULL, *at;
+	size_t			 len = 0, plen = 0, off, n, glen = 0;
+	long long		 deadline;
+	ssize_t			 k;
+	int			 fd, status = -1, i;
+
+	memset(filler, 'a', sizeof(filler));
+	ck_assert_ptr_nonnull(p = open_memstream(&pp, &plen));
+	for (i = 0; params[i] != NULL; i += 2)
+		fcgi_pair(p, params[i], params[i + 1]);
+	ck_assert_int_eq(fclose(p), 0);
+	ck_assert_ptr_nonnull(f = open_memstream(&raw, &len));
+	fcgi_record(f, 1, begin, sizeof(begin));	/* BEGIN_REQUEST */
+	fcgi_record(f, 4, pp, plen);			/* PARAMS */
+	fcgi_record(f, 4, NULL, 0);
+	for (off = 0; off < body; off += n) {
+		n = body - off < FCGI_CHUNK ? body - off : FCGI_CHUNK;
+		fcgi_record(f, 5, filler, n);		/* STDIN */
+	}
+	ck_assert_int_eq(fclose(f), 0);
+	free(pp);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+	    stack_socket_path(st));
+	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0),
+	    -1);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)),
+	    0);
+	/* the pool may answer and close before it took all: not an error */
+	for (off = 0; off < len; off += (size_t)k)
+		if ((k = send(fd, raw + off, len - off, MSG_NOSIGNAL)) <= 0)
+			break;
+	free(raw);
+	ck_assert_ptr_nonnull(f = open_memstream(&got, &glen));
+	deadline = test_now_ms() + stack_ms(FCGI_ANSWER_MS);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (test_now_ms() < deadline && poll(&pfd, 1, 50) >= 0) {
+		if (!(pfd.revents & (POLLIN | POLLHUP)))
+			continue;
+		if ((k = recv(fd, buf, sizeof(buf), 0)) <= 0)
+			break;
+		fwrite(buf, 1, (size_t)k, f);
+	}
+	close(fd);
+	ck_assert_int_eq(fclose(f), 0);
+	/* the first STDOUT record starts with the CGI headers */
+	for (off = 0; off + 8 <= glen; off += 8 + n + (unsigned char)got[off
+	    + 6]) {
+		n = ((size_t)(unsigned char)got[off + 4] << 8) |
+		    (unsigned char)got[off + 5];
+		if (got[off + 1] != 6 || n == 0 || off + 8 + n > glen)
+			continue;
+		got[off + 8 + n - 1] = '\0';
+		if ((at = strstr(got + off + 8, "Status: ")) != NULL)
+			status = atoi(at + 8);
+		break;
+	}
+	free(got);
+	return status;
+}
+
+/*
+ * SPEC 2: over the limit is 413 without the worker reading more than the
+ * limit, for a FastCGI client too (nginx refuses such bodies itself).
+ * CONTENT_LENGTH says 1 MiB; 100 KiB of the body are sent and the rest
+ * never comes: a worker that read the body before judging its length
+ * would answer nothing.
+ */
+START_TEST(fastcgi_body_over_the_limit_gets_413_without_reading_past_it)
+{
+	static const char *const params[] = { "REQUEST_METHOD", "POST",
+	    "SCRIPT_NAME", "/auth/login", "DOCUMENT_URI", "/auth/login",
+	    "REQUEST_URI", "/auth/login", "CONTENT_TYPE", "application/json",
+	    "CONTENT_LENGTH", "1048576", "REMOTE_ADDR", "127.0.0.1", NULL };
+	int	 status;
+
+	status = fcgi_post(params, BIG_BODY);
+	ck_assert_msg(status == 413, "CONTENT_LENGTH 1 MiB, %d bytes sent: "
+	    "status %d", BIG_BODY, status);
+}
+END_TEST
+
 START_TEST(nginxs_404_carries_cors_for_an_allowed_origin)
 {
 	struct http_response	 r;
@@ -927,6 +1115,10 @@ suite(void)
 	tcase_add_test(up, oversized_body_gets_nginxs_json_413_with_cors);
 	tcase_add_test(up, oversized_body_from_no_origin_gets_413_without_cors);
 	tcase_add_test(up, nginxs_404_carries_cors_for_an_allowed_origin);
+	tcase_add_test(up,
+	    chunked_upload_over_the_limit_gets_413_before_it_ends);
+	tcase_add_test(up,
+	    fastcgi_body_over_the_limit_gets_413_without_reading_past_it);
 	suite_add_tcase(s, up);
 
 	/*

@@ -42,6 +42,9 @@
 #define CHUNK		4096
 #define FCGI_CHUNK	16384	/* STDIN record size */
 #define FCGI_ANSWER_MS	5000
+#define CONF_MAX	(64 * 1024)
+#define PIDS_MAX	64
+#define RELOAD_MS	5000
 
 static struct stack	*st;	/* the TCase's stack */
 
@@ -876,6 +879,34 @@ START_TEST(nginxs_404_carries_cors_for_an_allowed_origin)
 }
 END_TEST
 
+/* GET path with Origin: ORIGIN_OK from the client address src. */
+static void
+get_from(const char *src, const char *path, struct http_response *r)
+{
+	char	 raw[VALUE_MAX * 2];
+	int	 n;
+
+	n = snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: "
+	    "127.0.0.1:%d\r\nConnection: close\r\nOrigin: %s\r\n\r\n",
+	    path, stack_http_port(st), ORIGIN_OK);
+	ck_assert_msg(api_request_from(st, src, raw, (size_t)n, r) == 0,
+	    "GET %s from %s: no answer", path, src);
+}
+
+/* SPEC 2: nginx's own 403 (/status from another address) is CORS'd. */
+START_TEST(nginxs_403_carries_cors_for_an_allowed_origin)
+{
+	struct http_response	 r;
+
+	get_from("127.0.0.2", "/status", &r);
+	assert_detail(&r, 403, "Forbidden");
+	assert_cors(&r);
+	ck_assert_msg(header(&r, "X-Request-Id") == NULL,
+	    "the 403 is the pool's, not nginx's");
+	http_response_free(&r);
+}
+END_TEST
+
 /* ---- Redis stopped ---- */
 
 /* Warms a worker's connection, then stops Redis. */
@@ -1067,6 +1098,100 @@ START_TEST(redis_test_switched_off_answers_the_apps_404)
 }
 END_TEST
 
+/* ---- nginx's own 504 ---- */
+
+/* The live children of pid (nginx's workers), at most max: how many. */
+static int
+kids_of(pid_t pid, pid_t *out, int max)
+{
+	char	 path[64];
+	FILE	*f;
+	long	 k;
+	int	 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children",
+	    (long)pid, (long)pid);
+	ck_assert_ptr_nonnull(f = fopen(path, "re"));
+	while (n < max && fscanf(f, "%ld", &k) == 1)
+		if (stack_pid_alive((pid_t)k))
+			out[n++] = (pid_t)k;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Cuts the shipped fastcgi_read_timeout (35 s, above request_timeout) to
+ * 1 s in this stack's nginx.conf and reloads nginx, waiting until its
+ * old workers are gone.  Only the timeout changes; the error pages and
+ * their CORS headers are the shipped ones.
+ */
+static void
+nginx_read_timeout_1s(void)
+{
+	char		 path[600], *conf, *at, pidbuf[32];
+	pid_t		 nginx, old[PIDS_MAX];
+	long long	 deadline;
+	size_t		 len;
+	FILE		*f;
+	int		 n, i, alive;
+
+	snprintf(path, sizeof(path), "%s/nginx.conf", stack_dir(st));
+	ck_assert_ptr_nonnull(f = fopen(path, "re"));
+	ck_assert_ptr_nonnull(conf = calloc(1, CONF_MAX + 1));
+	len = fread(conf, 1, CONF_MAX, f);
+	fclose(f);
+	ck_assert_uint_lt(len, CONF_MAX);
+	ck_assert_ptr_nonnull(at = strstr(conf, "fastcgi_read_timeout\t35s;"));
+	memcpy(at + strlen("fastcgi_read_timeout\t"), " 1s", 3);
+	ck_assert_ptr_nonnull(f = fopen(path, "we"));
+	ck_assert_uint_eq(fwrite(conf, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	free(conf);
+
+	snprintf(path, sizeof(path), "%s/nginx.pid", stack_dir(st));
+	ck_assert_ptr_nonnull(f = fopen(path, "re"));
+	ck_assert_ptr_nonnull(fgets(pidbuf, sizeof(pidbuf), f));
+	fclose(f);
+	ck_assert_int_gt(nginx = (pid_t)atol(pidbuf), 1);
+	n = kids_of(nginx, old, PIDS_MAX);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(kill(nginx, SIGHUP), 0);
+	deadline = test_now_ms() + RELOAD_MS;
+	do {
+		for (alive = 0, i = 0; i < n; i++)
+			alive += stack_pid_alive(old[i]);
+		if (alive > 0)
+			test_sleep_ms(20);
+	} while (alive > 0 && test_now_ms() < deadline);
+	ck_assert_msg(alive == 0, "nginx's old workers still there %d ms "
+	    "after SIGHUP", RELOAD_MS);
+}
+
+/*
+ * SPEC 2: nginx's own 504 is JSON with the CORS headers.  Every pool
+ * worker is stopped (SIGSTOP), so nothing answers within nginx's read
+ * timeout.
+ */
+START_TEST(nginxs_504_carries_cors_for_an_allowed_origin)
+{
+	struct http_response	 r;
+	pid_t			 workers[PIDS_MAX];
+	int			 n, i;
+
+	nginx_read_timeout_1s();
+	n = stack_worker_pids(st, workers, PIDS_MAX);
+	ck_assert_int_gt(n, 0);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(kill(workers[i], SIGSTOP), 0);
+	get("/health", ORIGIN_OK, &r);
+	for (i = 0; i < n; i++)
+		kill(workers[i], SIGCONT);
+	assert_detail(&r, 504, "Gateway timeout");
+	assert_cors(&r);
+	http_response_free(&r);
+}
+END_TEST
+
 /* ---- the pool stopped ---- */
 
 START_TEST(stopped_pool_gets_nginxs_json_502_with_cors)
@@ -1093,6 +1218,7 @@ suite(void)
 	TCase	*down = tcase_create("redis_down");
 	TCase	*pool = tcase_create("pool_down");
 	TCase	*off = tcase_create("redis_test_off");
+	TCase	*gateway = tcase_create("gateway_timeout");
 
 	/* one stack for the read-only tests */
 	tcase_add_unchecked_fixture(up, up_setup, teardown);
@@ -1115,6 +1241,7 @@ suite(void)
 	tcase_add_test(up, oversized_body_gets_nginxs_json_413_with_cors);
 	tcase_add_test(up, oversized_body_from_no_origin_gets_413_without_cors);
 	tcase_add_test(up, nginxs_404_carries_cors_for_an_allowed_origin);
+	tcase_add_test(up, nginxs_403_carries_cors_for_an_allowed_origin);
 	tcase_add_test(up,
 	    chunked_upload_over_the_limit_gets_413_before_it_ends);
 	tcase_add_test(up,
@@ -1139,6 +1266,11 @@ suite(void)
 	tcase_set_timeout(off, 20);
 	tcase_add_test(off, redis_test_switched_off_answers_the_apps_404);
 	suite_add_tcase(s, off);
+
+	tcase_add_checked_fixture(gateway, up_setup, teardown);
+	tcase_set_timeout(gateway, 20);
+	tcase_add_test(gateway, nginxs_504_carries_cors_for_an_allowed_origin);
+	suite_add_tcase(s, gateway);
 
 	tcase_add_checked_fixture(pool, up_setup, teardown);
 	tcase_set_timeout(pool, 20);

@@ -1824,10 +1824,14 @@ START_TEST(refresh_token_reused_after_grace_revokes_the_whole_session)
 	person_new(&p);
 	register_person(st_grace1, &p, &t0);
 	refresh_ok(st_grace1, t0.refresh, &t1);
+	assert_every_worker_answers(st_grace1, t1.access, 200,
+	    "the rotated session");
 	/* grace is 1 s and counted in whole seconds: 2 s are past it */
 	test_sleep_ms(2200);
 	assert_refresh_refused(st_grace1, t0.refresh);
-	/* reuse detection: everything of that session is gone */
+	/* reuse detection: everything of that session is gone, everywhere */
+	assert_every_worker_answers(st_grace1, t1.access, 401,
+	    "after reuse detection");
 	assert_refresh_refused(st_grace1, t1.refresh);
 	assert_me_refused(st_grace1, t1.access);
 	assert_me_refused(st_grace1, t0.access);

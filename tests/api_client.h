@@ -4,14 +4,19 @@
  * to register, their tokens, one-line calls answering a status, and
  * bursts of concurrent requests with /status read before and after, to
  * prove that every pool worker served one (a test that claims "every
- * worker" shows it).
+ * worker" shows it); and raw requests from another 127.0.0.x address
+ * than 127.0.0.1 (the rate limits count per client address).
  */
 #ifndef MOCKPIE_API_CLIENT_H
 #define MOCKPIE_API_CLIENT_H
 
 #include <sys/types.h>
 
+#include <stddef.h>
+
 struct stack;
+struct http_conn;
+struct http_response;
 
 #define API_TOKEN_MAX	4200	/* a token: 4 KiB at most, and NUL */
 #define API_FIELD_MAX	128
@@ -30,6 +35,7 @@ struct api_worker {
 	pid_t		 pid;
 	unsigned long	 requests;
 	int		 redis_connected;
+	unsigned long	 redis_failures;	/* connect or command */
 	unsigned long	 stale_reconnects;
 	unsigned long	 signature_fallbacks;
 	unsigned long	 session_cache_hits;
@@ -53,5 +59,11 @@ int	 api_burst_me(struct stack *, const char *, int,
 int	 api_burst_every_worker(struct stack *, const char *,
 	    struct api_tally *);
 void	 api_wait_redis_connected(struct stack *, const char *);
+int	 api_send_from(struct stack *, const char *, const char *, size_t,
+	    struct http_conn *);
+int	 api_request_from(struct stack *, const char *, const char *,
+	    size_t, struct http_response *);
+int	 api_login_from(struct stack *, const char *, const char *,
+	    const char *, struct http_response *);
 
 #endif

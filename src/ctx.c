@@ -13,6 +13,8 @@
 #include "body.h"
 #include "config.h"
 #include "ctx.h"
+
+#define CTX_BODY_FIRST_READ	1024	/* bytes read before sizing a body */
 #include "log.h"
 #include "rconn.h"
 
@@ -106,6 +108,40 @@ ctx_query_get(struct ctx *ctx, const char *name)
  * HTTP status to answer: 413 when the body is over the limit, 400 when it
  * is shorter than its CONTENT_LENGTH or the length is not a number.
  */
+/*
+ * A body without CONTENT_LENGTH (a FastCGI client other than nginx, which
+ * always sends one): read until the stream ends, never more than limit + 1
+ * bytes, so an oversized one is a 413 too.  A small first read keeps a
+ * body-less POST from reserving the whole limit.
+ */
+static int
+ctx_read_unsized(struct ctx *ctx, size_t limit, const char **data,
+    size_t *len)
+{
+	char	 first[CTX_BODY_FIRST_READ], *buf;
+	int	 n, m;
+
+	if ((n = FCGX_GetStr(first, sizeof(first), ctx->req->in)) < 0)
+		return 400;
+	if ((size_t)n > limit)
+		return 413;
+	buf = arena_alloc(ctx->arena, (size_t)n < sizeof(first) ?
+	    (size_t)n + 1 : limit + 2);
+	memcpy(buf, first, (size_t)n);
+	if ((size_t)n == sizeof(first)) {
+		if ((m = FCGX_GetStr(buf + n, (int)(limit + 1 - (size_t)n),
+		    ctx->req->in)) < 0)
+			return 400;
+		n += m;
+		if ((size_t)n > limit)
+			return 413;
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = (size_t)n;
+	return 0;
+}
+
 int
 ctx_read_body(struct ctx *ctx, const char **data, size_t *len)
 {
@@ -125,6 +161,8 @@ ctx_read_body(struct ctx *ctx, const char **data, size_t *len)
 	}
 	if (declared > limit)
 		return 413;
+	if (cl == NULL || *cl == '\0')
+		return ctx_read_unsized(ctx, limit, data, len);
 	if (declared == 0)
 		return 0;
 	buf = arena_alloc(ctx->arena, (size_t)declared + 1);

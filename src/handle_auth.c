@@ -62,13 +62,17 @@ token_config_of(const struct config *cfg, struct token_config *tc)
 }
 
 static void
-session_config_of(const struct config *cfg, struct session_config *sc)
+session_config_of(struct ctx *ctx, struct session_config *sc)
 {
+	const struct config	*cfg = ctx->config;
+
 	sc->prefix = cfg->redis_prefix;
 	sc->refresh_ttl = cfg->refresh_token_ttl;
 	sc->grace = cfg->refresh_reuse_grace;
 	sc->client_cache = cfg->redis_client_cache;
 	sc->redis = &cfg->redis;
+	sc->revocations = ctx->scoreboard != NULL ?
+	    &ctx->scoreboard->revocations : NULL;
 }
 
 static void
@@ -200,7 +204,7 @@ open_session(struct ctx *ctx, int status, const struct user *u)
 	if ((access = issue(ctx, TOKEN_ACCESS, &subj, &claims)) == NULL ||
 	    (refresh = issue(ctx, TOKEN_REFRESH, &subj, &claims)) == NULL)
 		return -1;
-	session_config_of(ctx->config, &sc);
+	session_config_of(ctx, &sc);
 	switch (session_create(ctx_redis(ctx), &sc, u->id, sid, claims.jti)) {
 	case SESSION_VALID:
 		break;
@@ -471,7 +475,7 @@ handle_refresh(struct ctx *ctx)
 	    (sealed = grace_seal(ctx->config->jwt_secret,
 	    ctx->config->jwt_secret_len, access, refresh, ctx->arena)) == NULL)
 		return -1;
-	session_config_of(ctx->config, &sc);
+	session_config_of(ctx, &sc);
 	switch (session_rotate(ctx_redis(ctx), &sc, old.sub, old.sid,
 	    stands_for, fresh.jti, sealed, ctx->now, ctx->arena, &grace)) {
 	case ROTATE_OK:
@@ -556,7 +560,7 @@ handle_logout(struct ctx *ctx)
 		return reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
 	if (rc == -1)
 		return ctx->replied ? 0 : -1;
-	session_config_of(ctx->config, &sc);
+	session_config_of(ctx, &sc);
 	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid,
 	    tok.anchor, 0)) {
 	case SESSION_VALID:
@@ -593,7 +597,7 @@ handle_me(struct ctx *ctx)
 
 	if (bearer(ctx, &tok) == -1)
 		return ctx->replied ? 0 : -1;
-	session_config_of(ctx->config, &sc);
+	session_config_of(ctx, &sc);
 	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid,
 	    tok.anchor, tok.exp)) {
 	case SESSION_VALID:

@@ -123,9 +123,9 @@ handle_redis_test(struct ctx *ctx)
 	sodium_bin2hex(hex, sizeof(hex), id, sizeof(id));
 	ns = arena_printf(ctx->arena, "%sredis-test:%s:",
 	    ctx->config->redis_prefix, hex);
+	memset(&sc, 0, sizeof(sc));	/* no client cache, no pool counter */
 	sc.prefix = ns;
 	sc.refresh_ttl = REDIS_TEST_TTL;
-	sc.grace = 0;
 	o = jsonh_object();
 	arena_defer(ctx->arena, jsonh_put, o);
 	res = jsonh_object();

@@ -53,6 +53,8 @@ struct scoreboard {
 	volatile unsigned long	 exits[EXIT_CAUSES];
 	volatile int		 crash_loop;		/* respawn backed off */
 	volatile int		 workers_wanted;
+	/* bumped by a worker before it answers a revocation or rotation */
+	volatile unsigned long	 revocations;
 	struct slot		 slots[SCOREBOARD_SLOTS];
 };
 

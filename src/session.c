@@ -165,6 +165,18 @@ reply_state(const char *what, const redisReply *r)
 	return SESSION_VALID;
 }
 
+/*
+ * A revocation or rotation was sent (done or not: a lost reply may hide
+ * one): every worker of the pool stops trusting its client cache before
+ * this one answers (session_cache.c).
+ */
+static void
+revoked(const struct session_config *cfg)
+{
+	if (cfg->revocations != NULL)
+		__atomic_add_fetch(cfg->revocations, 1, __ATOMIC_SEQ_CST);
+}
+
 static void
 set_arg(const char **args, size_t *lens, int i, const char *s)
 {
@@ -267,8 +279,8 @@ session_check(struct rconn *rc, const struct session_config *cfg,
 		return SESSION_ERROR;
 	len = strlen(hash);
 	cacheable = cfg->client_cache && !anchored && until > 0;
-	if (cacheable && session_cache_live(rc, cfg->redis, hash, len,
-	    time(NULL)))
+	if (cacheable && session_cache_live(rc, cfg->redis, cfg->revocations,
+	    hash, len, time(NULL)))
 		return SESSION_VALID;
 	/* the hot path: an argument vector spares hiredis a format parse */
 	argv[0] = anchored ? "HGET" : "EXISTS";
@@ -376,6 +388,7 @@ session_rotate(struct rconn *rc, const struct session_config *cfg,
 	set_arg(args, lens, 8, sid);
 	session_cache_forget(hash, strlen(hash));
 	r = rconn_eval(rc, &rotate_script, 2, 9, args, lens);
+	revoked(cfg);
 	switch (reply_state("rotate", r)) {
 	case SESSION_VALID:
 		st = rotate_result(r, arena, grace_successors);
@@ -427,6 +440,7 @@ session_revoke(struct rconn *rc, const struct session_config *cfg,
 	set_arg(args, lens, 2, sid);
 	session_cache_forget(hash, strlen(hash));
 	r = rconn_eval(rc, &revoke_script, 2, 3, args, lens);
+	revoked(cfg);
 	if (reply_state("revoke", r) == SESSION_VALID) {
 		if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
 		    r->integer <= 1)
@@ -462,6 +476,7 @@ session_revoke_all(struct rconn *rc, const struct session_config *cfg,
 	set_arg(args, lens, 1, hprefix);
 	session_cache_forget_all();
 	r = rconn_eval(rc, &revoke_all_script, 1, 2, args, lens);
+	revoked(cfg);
 	if (reply_state("revoke all", r) == SESSION_VALID) {
 		if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
 		    r->integer <= 1000000)

@@ -22,6 +22,12 @@ struct session_config {
 	/* redis_client_cache: live sessions remembered (session_cache.h) */
 	int				 client_cache;
 	const struct rconn_config	*redis;	/* for its subscriber */
+	/*
+	 * The pool's count of revocations and rotations (shared memory):
+	 * bumped before a worker answers one, so every worker of the pool
+	 * stops trusting what it remembers at once.  NULL outside a pool.
+	 */
+	volatile unsigned long		*revocations;
 };
 
 /*

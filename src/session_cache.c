@@ -15,7 +15,13 @@
  *   by the server or replaced (its tracking went with it; one poll of
  *   its socket tells), FLUSHALL (a null payload);
  * - an entry lives at most until the token's exp, and Redis invalidates
- *   a key that expires.
+ *   a key that expires;
+ * - within one pool, a revocation or rotation bumps a counter in shared
+ *   memory before it is answered, and every worker empties its table when
+ *   the counter moved: Redis writes the revoking reply and the
+ *   invalidations in one event-loop pass, but a descheduled Redis could
+ *   let a request reach another worker in between.  Other pools (other
+ *   hosts) rely on the invalidation alone.
  * One table per process, made afresh after fork, like token_cache.c.
  */
 #include <stdio.h>
@@ -44,6 +50,7 @@ static struct {
 	unsigned long			 sub_gen;	/* subscribed on */
 	unsigned long			 main_gen;	/* tracking on */
 	time_t				 refused_until;	/* set-up refused */
+	unsigned long			 epoch;	/* revocations seen */
 	long long			 client_id;	/* of sub */
 	unsigned char			 hkey[crypto_shorthash_KEYBYTES];
 	struct session_cache_stats	 st;
@@ -199,11 +206,23 @@ tracking_on(struct rconn *main_rc)
  */
 int
 session_cache_live(struct rconn *main_rc, const struct rconn_config *cfg,
-    const char *key, size_t len, time_t now)
+    const volatile unsigned long *revocations, const char *key, size_t len,
+    time_t now)
 {
 	struct entry	*e;
+	unsigned long	 epoch;
 
 	cache_own();
+	/*
+	 * A revocation answered by any worker of this pool since the last
+	 * look: forget everything, whether or not Redis's message is in yet
+	 * (a Redis descheduled between writing the revoking reply and the
+	 * invalidations would otherwise leave a window).
+	 */
+	if (revocations != NULL && (epoch = *revocations) != cache.epoch) {
+		cache_reset();
+		cache.epoch = epoch;
+	}
 	if (len > SESSION_CACHE_KEY_MAX || rconn_generation(main_rc) == 0 ||
 	    now < cache.refused_until)	/* no round trip per request */
 		return 0;

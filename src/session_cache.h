@@ -24,7 +24,7 @@ struct session_cache_stats {
 };
 
 int	 session_cache_live(struct rconn *, const struct rconn_config *,
-	    const char *, size_t, time_t);
+	    const volatile unsigned long *, const char *, size_t, time_t);
 void	 session_cache_store(struct rconn *, const char *, size_t, time_t);
 void	 session_cache_forget(const char *, size_t);
 void	 session_cache_forget_all(void);

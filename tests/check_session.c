@@ -25,7 +25,8 @@
 #define GRACE		10
 #define RACE_ROUNDS	10
 
-static const struct session_config cfg = { "test:", TTL, GRACE, 0, NULL };
+static const struct session_config cfg = { "test:", TTL, GRACE, 0, NULL,
+    NULL };
 
 static struct redis_server	*srv;
 static char			 srv_dir[64];
@@ -548,7 +549,7 @@ START_TEST(rotation_whose_reply_was_lost_is_resent_and_not_a_reuse)
 		{ FAKE_PROXY, "LOST-REPLY-ACCESS" }, { FAKE_PROXY, NULL }
 	};
 	static const struct session_config nograce = { "test:", TTL, 0, 0,
-	    NULL };
+	    NULL, NULL };
 	struct fake_redis	*f;
 	struct rconn		*frc;
 	char			 url[64];

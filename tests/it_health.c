@@ -868,6 +868,25 @@ START_TEST(fastcgi_body_over_the_limit_gets_413_without_reading_past_it)
 }
 END_TEST
 
+/*
+ * The same without CONTENT_LENGTH at all: the worker reads at most the
+ * limit and one byte more, then answers 413 (it used to take the body
+ * for empty and answer 422 for missing fields).
+ */
+START_TEST(fastcgi_body_without_a_length_over_the_limit_gets_413)
+{
+	static const char *const params[] = { "REQUEST_METHOD", "POST",
+	    "SCRIPT_NAME", "/auth/login", "DOCUMENT_URI", "/auth/login",
+	    "REQUEST_URI", "/auth/login", "CONTENT_TYPE", "application/json",
+	    "REMOTE_ADDR", "127.0.0.1", NULL };
+	int	 status;
+
+	status = fcgi_post(params, BIG_BODY);
+	ck_assert_msg(status == 413, "no CONTENT_LENGTH, %d bytes sent: "
+	    "status %d", BIG_BODY, status);
+}
+END_TEST
+
 START_TEST(nginxs_404_carries_cors_for_an_allowed_origin)
 {
 	struct http_response	 r;
@@ -1246,6 +1265,8 @@ suite(void)
 	    chunked_upload_over_the_limit_gets_413_before_it_ends);
 	tcase_add_test(up,
 	    fastcgi_body_over_the_limit_gets_413_without_reading_past_it);
+	tcase_add_test(up,
+	    fastcgi_body_without_a_length_over_the_limit_gets_413);
 	suite_add_tcase(s, up);
 
 	/*

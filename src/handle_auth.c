@@ -35,6 +35,7 @@ static int	handle_login(struct ctx *);
 static int	handle_refresh(struct ctx *);
 static int	handle_logout(struct ctx *);
 static int	handle_me(struct ctx *);
+static int	handle_verify(struct ctx *);
 
 const struct route handle_auth_routes[] = {
 	{ "POST", "/auth/register", handle_register },
@@ -42,6 +43,7 @@ const struct route handle_auth_routes[] = {
 	{ "POST", "/auth/refresh", handle_refresh },
 	{ "POST", "/auth/logout", handle_logout },
 	{ "GET", "/auth/me", handle_me },
+	{ "GET", "/auth/verify", handle_verify },
 	{ NULL, NULL, NULL }
 };
 
@@ -584,38 +586,56 @@ handle_logout(struct ctx *ctx)
 	return reply_json(ctx, 200, o);
 }
 
-/* GET /auth/me: the user behind a valid access token (SPEC 2, 3). */
+/*
+ * The user behind the request's access token, checked as /auth/me and
+ * /auth/verify both must (SPEC 2, 3): signature and claims, the session
+ * in Redis (or the signature fallback), the user row and its stamp.  1
+ * with *tok and *u filled; otherwise the answer (401, 503) was made, or
+ * -1 on a fault, and the caller returns ctx->replied ? 0 : -1.
+ */
 static int
-handle_me(struct ctx *ctx)
+authenticate(struct ctx *ctx, struct token *tok, struct user *u)
 {
 	struct session_config	 sc;
-	struct token		 tok;
-	struct user		 u;
-	const char		*text;
-	size_t			 len;
 	int			 found;
 
-	if (bearer(ctx, &tok) == -1)
-		return ctx->replied ? 0 : -1;
+	if (bearer(ctx, tok) == -1)
+		return -1;
 	session_config_of(ctx, &sc);
-	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid,
-	    tok.anchor, tok.exp)) {
+	switch (session_check(ctx_redis(ctx), &sc, tok->sub, tok->sid,
+	    tok->anchor, tok->exp)) {
 	case SESSION_VALID:
 		break;
 	case SESSION_REVOKED:
-		return reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+		reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+		return -1;
 	case SESSION_UNAVAILABLE:	/* signature and expiry suffice */
-		if (ctx->config->redis_required)
-			return reply_error(ctx, 503, "Token check unavailable");
+		if (ctx->config->redis_required) {
+			reply_error(ctx, 503, "Token check unavailable");
+			return -1;
+		}
 		log_warnx("redis down: token accepted on signature");
 		signature_fallback_taken(ctx);
 		break;
 	case SESSION_ERROR:	/* up and refusing: neither 200 nor 401 */
-		return reply_error(ctx, 503, "Token check unavailable");
+		reply_error(ctx, 503, "Token check unavailable");
+		return -1;
 	}
-	if ((found = row_of_token(ctx, &tok, &u)) == 0)
-		return reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
-	if (found == -1)
+	if ((found = row_of_token(ctx, tok, u)) == 0)
+		reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+	return found == 1 ? 1 : -1;
+}
+
+/* GET /auth/me: the user behind a valid access token (SPEC 2, 3). */
+static int
+handle_me(struct ctx *ctx)
+{
+	struct token		 tok;
+	struct user		 u;
+	const char		*text;
+	size_t			 len;
+
+	if (authenticate(ctx, &tok, &u) != 1)
 		return ctx->replied ? 0 : -1;
 	/* the hot path: written directly, no json-c tree (user_json.h) */
 	if ((text = user_json_text(&u, ctx->arena, &len)) == NULL) {
@@ -623,4 +643,29 @@ handle_me(struct ctx *ctx)
 		return -1;
 	}
 	return reply_raw(ctx, 200, text, len);
+}
+
+/*
+ * GET /auth/verify, for nginx auth_request in front of other services:
+ * the token checked exactly as /auth/me, then 200 with no body and who
+ * the user is in headers that nginx hands on with auth_request_set.
+ */
+static int
+handle_verify(struct ctx *ctx)
+{
+	struct token		 tok;
+	struct user		 u;
+	char			 id[TOKEN_SUB_MAX + 1];
+
+	if (ctx->slot != NULL)
+		ctx->slot->verify_requests++;
+	if (authenticate(ctx, &tok, &u) != 1)
+		return ctx->replied ? 0 : -1;
+	snprintf(id, sizeof(id), "%lld", u.id);
+	if (ctx_add_header(ctx, "X-User-Id", id) == -1 ||
+	    ctx_add_header(ctx, "X-User-Email", u.email) == -1 ||
+	    ctx_add_header(ctx, "X-Session-Id", tok.sid) == -1)
+		return -1;
+	ctx_add_header(ctx, "Cache-Control", "no-store");
+	return reply_typed(ctx, 200, NULL, "", 0);
 }

@@ -32,6 +32,7 @@ struct slot {
 	volatile unsigned long	 signature_fallbacks;	/* answered on the
 							   signature alone */
 	volatile unsigned long	 session_cache_hits;	/* no round trip */
+	volatile unsigned long	 verify_requests;	/* GET /auth/verify */
 	volatile int		 timed_out;	/* master killed it */
 	volatile int		 recycled;	/* reached max_requests */
 };

@@ -65,6 +65,7 @@ struct stack {
 	pid_t			 nginx;
 	int			 port;
 	int			 workers;
+	const char		*server_extra;	/* the caller's, or "" */
 };
 
 extern char	**environ;
@@ -554,7 +555,7 @@ nginx_conf(struct stack *s, char *const *env, int port)
 		{ "KEEPALIVE", "1" },
 		{ "BODY_LIMIT", "64k" },
 		{ "CORS_MAP", map },
-		{ "SERVER_EXTRA", "" },
+		{ "SERVER_EXTRA", s->server_extra },
 		{ NULL, NULL }
 	};
 
@@ -856,6 +857,8 @@ stack_start(const struct stack_options *o)
 		return NULL;
 	s->master = s->nginx = -1;
 	s->workers = o->workers > 0 ? o->workers : STACK_DEFAULT_WORKERS;
+	s->server_extra = o->nginx_server_extra != NULL ?
+	    o->nginx_server_extra : "";
 	if (test_tmpdir(s->dir, sizeof(s->dir)) == -1) {
 		fprintf(stderr, "harness: mkdtemp: %s\n", strerror(errno));
 		s->dir[0] = '\0';

@@ -35,6 +35,9 @@ struct stack_options {
 						   closed port */
 	int			 inherit_socket; /* listening socket on fd 0,
 						   as spawn-fcgi hands it */
+	const char		*nginx_server_extra; /* nginx configuration
+						   added to the server block
+						   (@SERVER_EXTRA@), or NULL */
 };
 
 struct http_response {

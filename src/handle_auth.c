@@ -14,6 +14,7 @@
 #include "boolean.h"
 #include "config.h"
 #include "ctx.h"
+#include "grace_seal.h"
 #include "jsonh.h"
 #include "log.h"
 #include "password.h"
@@ -21,9 +22,11 @@
 #include "rconn.h"
 #include "reply.h"
 #include "router.h"
+#include "scoreboard.h"
 #include "session.h"
 #include "token.h"
 #include "token_cache.h"
+#include "user_json.h"
 #include "users.h"
 #include "validate.h"
 
@@ -64,6 +67,8 @@ session_config_of(const struct config *cfg, struct session_config *sc)
 	sc->prefix = cfg->redis_prefix;
 	sc->refresh_ttl = cfg->refresh_token_ttl;
 	sc->grace = cfg->refresh_reuse_grace;
+	sc->client_cache = cfg->redis_client_cache;
+	sc->redis = &cfg->redis;
 }
 
 static void
@@ -123,23 +128,6 @@ reply_field_errors(struct ctx *ctx, const struct field_errors *fe)
 	return reply_invalid(ctx, e, fe->n);
 }
 
-static struct json_object *
-user_json(const struct user *u)
-{
-	struct json_object	*o = jsonh_object();
-
-	jsonh_add_int(o, "id", u->id);
-	jsonh_add_str(o, "first_name", u->first_name);
-	jsonh_add_str(o, "last_name", u->last_name);
-	jsonh_add_str(o, "username", u->username);
-	jsonh_add_str(o, "email", u->email);
-	jsonh_add_str(o, "phone_number", u->phone_number);
-	jsonh_add_str(o, "gender", u->gender);
-	jsonh_add_time(o, "created_at", u->created_at);
-	jsonh_add_time(o, "updated_at", u->updated_at);
-	return o;
-}
-
 /* Token responses are never cached (RFC 6749 5.1). */
 static int
 reply_tokens(struct ctx *ctx, int status, const char *access,
@@ -160,29 +148,30 @@ reply_tokens(struct ctx *ctx, int status, const char *access,
 }
 
 /*
- * After a session call failed: 1 when Redis is connected, so it answered
- * with an error (out of memory, ACL) rather than being unreachable; the
- * signature-only fallback is for a Redis that is down (SPEC 3).
+ * SPEC 3's fallback was taken: Redis could not be reached (a stale
+ * connection is replaced by rconn and is not this), so a request was
+ * answered on the token's signature and expiry alone.  Counted per
+ * worker for /status, so that fallback windows are measured.
  */
-static int
-redis_refused(struct ctx *ctx)
+static void
+signature_fallback_taken(struct ctx *ctx)
 {
-	struct rconn_stats	 st;
-
-	rconn_stats(ctx->rconn_, &st);
-	return st.connected;
+	if (ctx->slot != NULL)
+		ctx->slot->signature_fallbacks++;
 }
 
-/* A signed token living in the arena; NULL on a libjwt fault. */
+/*
+ * A signed token for subj living in the arena; NULL on a libjwt fault.
+ */
 static const char *
-issue(struct ctx *ctx, enum token_type typ, long long uid, const char *sid,
+issue(struct ctx *ctx, enum token_type typ, const struct token_subject *subj,
     struct token *claims)
 {
 	struct token_config	 tc;
 	char			*s;
 
 	token_config_of(ctx->config, &tc);
-	if ((s = token_issue(&tc, typ, uid, sid, ctx->now, claims)) == NULL) {
+	if ((s = token_issue_for(&tc, typ, subj, ctx->now, claims)) == NULL) {
 		log_errorx("token_issue failed");
 		return NULL;
 	}
@@ -199,26 +188,37 @@ open_session(struct ctx *ctx, int status, const struct user *u)
 {
 	struct session_config	 sc;
 	struct token		 claims;
+	struct token_subject	 subj;
 	const char		*access, *refresh;
 	char			 sid[TOKEN_ID_LEN + 1];
 
 	token_new_id(sid);
-	if ((access = issue(ctx, TOKEN_ACCESS, u->id, sid, &claims)) ==
-	    NULL || (refresh = issue(ctx, TOKEN_REFRESH, u->id, sid,
-	    &claims)) == NULL)
+	subj.uid = u->id;
+	subj.sid = sid;
+	subj.stamp = u->session_stamp;
+	subj.anchor = NULL;
+	if ((access = issue(ctx, TOKEN_ACCESS, &subj, &claims)) == NULL ||
+	    (refresh = issue(ctx, TOKEN_REFRESH, &subj, &claims)) == NULL)
 		return -1;
 	session_config_of(ctx->config, &sc);
-	if (session_create(ctx_redis(ctx), &sc, u->id, sid, claims.jti) ==
-	    SESSION_UNAVAILABLE) {
-		/*
-		 * A Redis that is up but refused the write (full, ACL) would
-		 * refuse these tokens at once: fail rather than hand them out.
-		 */
-		if (ctx->config->redis_required || redis_refused(ctx))
+	switch (session_create(ctx_redis(ctx), &sc, u->id, sid, claims.jti)) {
+	case SESSION_VALID:
+		break;
+	case SESSION_UNAVAILABLE:
+		if (ctx->config->redis_required)
 			return reply_error(ctx, 503,
 			    "Token storage unavailable");
 		log_warnx("redis down: session for user %lld issued on "
 		    "signature alone", u->id);
+		signature_fallback_taken(ctx);
+		break;
+	default:
+		/*
+		 * A Redis that is up but refused the write (full, ACL,
+		 * loading) would refuse these tokens at once: fail rather
+		 * than hand them out.
+		 */
+		return reply_error(ctx, 503, "Token storage unavailable");
 	}
 	return reply_tokens(ctx, status, access, refresh, u);
 }
@@ -360,6 +360,13 @@ handle_login(struct ctx *ctx)
 	case RATELIMIT_UNAVAILABLE:
 		log_warnx("redis down: login attempts are not limited");
 		break;
+	case RATELIMIT_ERROR:
+		/*
+		 * Redis is up and refusing: answer before the password is
+		 * checked, so the limit is never lifted and a right and a
+		 * wrong password get the same answer.
+		 */
+		return reply_error(ctx, 503, "Login temporarily unavailable");
 	}
 	if ((found = users_find_by_email(ctx->users, email, ctx->arena, &u))
 	    == -1)
@@ -383,7 +390,44 @@ fault:
 	return -1;
 }
 
-/* POST /auth/refresh (SPEC 2): rotation, grace window, reuse detection. */
+/*
+ * The user row a verified token was issued for: 1 with *u filled; 0 when
+ * there is no such row or the row is not the one the token was issued for
+ * (another session stamp: a restored database gave its id to someone
+ * else, or the stamp was changed to log the user out everywhere), and the
+ * caller answers 401; otherwise the answer made or -1 (a store fault).
+ */
+static int
+row_of_token(struct ctx *ctx, const struct token *tok, struct user *u)
+{
+	int	 found;
+
+	if (ctx->users == NULL) {
+		reply_error(ctx, 503, "User store unavailable");
+		return -1;
+	}
+	if ((found = users_find_by_id(ctx->users, tok->sub, ctx->arena, u)) ==
+	    -1)
+		return -1;	/* store fault, logged where it happened */
+	if (!found)
+		return 0;
+	if (tok->stamp[0] == '\0' || u->session_stamp == NULL ||
+	    strcmp(tok->stamp, u->session_stamp) != 0) {
+		log_info("token of user %lld refused: issued for another "
+		    "row or before a log-out everywhere", tok->sub);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * POST /auth/refresh (SPEC 2): rotation, grace window, reuse detection.
+ * A refresh token minted on signature alone during an outage stands for
+ * the refresh token it descends from (its anchor): once Redis is back it
+ * rotates normally while that one is still current, and counts as a
+ * reuse of it otherwise.  During an outage the new pair inherits the
+ * anchor.
+ */
 static int
 handle_refresh(struct ctx *ctx)
 {
@@ -391,9 +435,11 @@ handle_refresh(struct ctx *ctx)
 	struct session_config	 sc;
 	struct field_errors	 fe;
 	struct token		 old, fresh;
+	struct token_subject	 subj;
+	struct user		 u;
 	struct body		 b;
-	const char		*presented, *access, *refresh;
-	const char		*grace_access = NULL, *grace_refresh = NULL;
+	const char		*presented, *access, *refresh, *stands_for;
+	const char		*sealed, *grace = NULL;
 	int			 rc;
 
 	if ((rc = read_fields(ctx, &b)) != 1)
@@ -411,19 +457,30 @@ handle_refresh(struct ctx *ctx)
 		log_info("refresh refused: %s", old.why);
 		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
 	}
-	if ((access = issue(ctx, TOKEN_ACCESS, old.sub, old.sid, &fresh)) ==
-	    NULL || (refresh = issue(ctx, TOKEN_REFRESH, old.sub, old.sid,
-	    &fresh)) == NULL)
+	if ((rc = row_of_token(ctx, &old, &u)) == 0)
+		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
+	if (rc == -1)
+		return ctx->replied ? 0 : -1;
+	stands_for = old.anchor[0] != '\0' ? old.anchor : old.jti;
+	subj.uid = u.id;
+	subj.sid = old.sid;
+	subj.stamp = u.session_stamp;
+	subj.anchor = NULL;
+	if ((access = issue(ctx, TOKEN_ACCESS, &subj, &fresh)) == NULL ||
+	    (refresh = issue(ctx, TOKEN_REFRESH, &subj, &fresh)) == NULL ||
+	    (sealed = grace_seal(ctx->config->jwt_secret,
+	    ctx->config->jwt_secret_len, access, refresh, ctx->arena)) == NULL)
 		return -1;
 	session_config_of(ctx->config, &sc);
-	switch (session_rotate(ctx_redis(ctx), &sc, old.sub, old.sid, old.jti,
-	    fresh.jti, access, refresh, ctx->now, ctx->arena, &grace_access,
-	    &grace_refresh)) {
+	switch (session_rotate(ctx_redis(ctx), &sc, old.sub, old.sid,
+	    stands_for, fresh.jti, sealed, ctx->now, ctx->arena, &grace)) {
 	case ROTATE_OK:
 		break;
 	case ROTATE_GRACE:	/* another tab got there first: same answer */
-		access = grace_access;
-		refresh = grace_refresh;
+		if (grace_unseal(ctx->config->jwt_secret,
+		    ctx->config->jwt_secret_len, grace, ctx->arena, &access,
+		    &refresh) == -1)
+			return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
 		break;
 	case ROTATE_REUSE:
 		log_warnx("refresh token reused after rotation: session of "
@@ -432,11 +489,20 @@ handle_refresh(struct ctx *ctx)
 	case ROTATE_INVALID:
 		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
 	case ROTATE_UNAVAILABLE:
-		if (ctx->config->redis_required || redis_refused(ctx))
+		if (ctx->config->redis_required)
 			return reply_error(ctx, 503, "Token check unavailable");
+		/* the pair Redis never saw says where it comes from */
+		subj.anchor = stands_for;
+		if ((access = issue(ctx, TOKEN_ACCESS, &subj, &fresh)) ==
+		    NULL || (refresh = issue(ctx, TOKEN_REFRESH, &subj,
+		    &fresh)) == NULL)
+			return -1;
 		log_warnx("redis down: refresh for user %lld accepted on "
 		    "signature, rotation not tracked", old.sub);
+		signature_fallback_taken(ctx);
 		break;
+	case ROTATE_ERROR:
+		return reply_error(ctx, 503, "Token check unavailable");
 	}
 	return reply_tokens(ctx, 200, access, refresh, NULL);
 }
@@ -473,6 +539,7 @@ handle_logout(struct ctx *ctx)
 	struct session_config	 sc;
 	struct token		 tok;
 	struct json_object	*o;
+	struct user		 u;
 	struct body		 b;
 	struct reply_field_error e;
 	int			 rc, n, all;
@@ -484,13 +551,20 @@ handle_logout(struct ctx *ctx)
 	/* issue 13.4: a value we cannot read revokes nothing */
 	if (boolean_param(ctx, &b, "all", &all, &e) == -1)
 		return reply_invalid(ctx, &e, 1);
+	/* a token of another row must not log out the row now at its id */
+	if ((rc = row_of_token(ctx, &tok, &u)) == 0)
+		return reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+	if (rc == -1)
+		return ctx->replied ? 0 : -1;
 	session_config_of(ctx->config, &sc);
-	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid)) {
+	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid,
+	    tok.anchor, 0)) {
 	case SESSION_VALID:
 		break;
 	case SESSION_REVOKED:
 		return reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
 	case SESSION_UNAVAILABLE:
+	case SESSION_ERROR:
 		return reply_error(ctx, 503, "Token revocation unavailable");
 	}
 	if (all)
@@ -512,14 +586,16 @@ handle_me(struct ctx *ctx)
 {
 	struct session_config	 sc;
 	struct token		 tok;
-	struct json_object	*o;
 	struct user		 u;
+	const char		*text;
+	size_t			 len;
 	int			 found;
 
 	if (bearer(ctx, &tok) == -1)
 		return ctx->replied ? 0 : -1;
 	session_config_of(ctx->config, &sc);
-	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid)) {
+	switch (session_check(ctx_redis(ctx), &sc, tok.sub, tok.sid,
+	    tok.anchor, tok.exp)) {
 	case SESSION_VALID:
 		break;
 	case SESSION_REVOKED:
@@ -528,16 +604,19 @@ handle_me(struct ctx *ctx)
 		if (ctx->config->redis_required)
 			return reply_error(ctx, 503, "Token check unavailable");
 		log_warnx("redis down: token accepted on signature");
+		signature_fallback_taken(ctx);
 		break;
+	case SESSION_ERROR:	/* up and refusing: neither 200 nor 401 */
+		return reply_error(ctx, 503, "Token check unavailable");
 	}
-	if (ctx->users == NULL)
-		return reply_error(ctx, 503, "User store unavailable");
-	if ((found = users_find_by_id(ctx->users, tok.sub, ctx->arena, &u)) ==
-	    -1)
-		return -1;	/* store fault, logged where it happened */
-	if (!found)
+	if ((found = row_of_token(ctx, &tok, &u)) == 0)
 		return reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
-	o = user_json(&u);
-	arena_defer(ctx->arena, jsonh_put, o);
-	return reply_json(ctx, 200, o);
+	if (found == -1)
+		return ctx->replied ? 0 : -1;
+	/* the hot path: written directly, no json-c tree (user_json.h) */
+	if ((text = user_json_text(&u, ctx->arena, &len)) == NULL) {
+		log_errorx("user %lld: answer too large", u.id);
+		return -1;
+	}
+	return reply_raw(ctx, 200, text, len);
 }

@@ -90,6 +90,12 @@ worker_json(const struct slot *s, long long now_ms)
 	    s->redis_connected));
 	jsonh_add_int(redis, "failures", (long long)s->redis_failures);
 	jsonh_add_int(redis, "backoff_ms", s->redis_backoff_ms);
+	jsonh_add_int(redis, "stale_reconnects",
+	    (long long)s->redis_stale_reconnects);
+	jsonh_add_int(redis, "signature_fallbacks",
+	    (long long)s->signature_fallbacks);
+	jsonh_add_int(redis, "session_cache_hits",
+	    (long long)s->session_cache_hits);
 	jsonh_add(w, "redis", redis);
 	return w;
 }
@@ -206,6 +212,24 @@ status_prometheus(struct ctx *ctx, const struct scoreboard *sb)
 			emit(buf, &len, "mockpie_redis_failures_total"
 			    "{pid=\"%ld\"} %lu\n", (long)s->pid,
 			    s->redis_failures);
+	emit(buf, &len, "# HELP mockpie_redis_stale_reconnects_total Kept "
+	    "Redis connections found closed and replaced at once (not "
+	    "outages).\n# TYPE mockpie_redis_stale_reconnects_total "
+	    "counter\n");
+	for (i = 0; i < SCOREBOARD_SLOTS; i++)
+		if ((s = &sb->slots[i])->pid != 0)
+			emit(buf, &len, "mockpie_redis_stale_reconnects_total"
+			    "{pid=\"%ld\"} %lu\n", (long)s->pid,
+			    s->redis_stale_reconnects);
+	emit(buf, &len, "# HELP mockpie_signature_fallbacks_total Requests "
+	    "answered on the token's signature alone while Redis was "
+	    "unreachable.\n# TYPE mockpie_signature_fallbacks_total "
+	    "counter\n");
+	for (i = 0; i < SCOREBOARD_SLOTS; i++)
+		if ((s = &sb->slots[i])->pid != 0)
+			emit(buf, &len, "mockpie_signature_fallbacks_total"
+			    "{pid=\"%ld\"} %lu\n", (long)s->pid,
+			    s->signature_fallbacks);
 	if (len >= STATUS_TEXT_MAX)
 		return -1;
 	return reply_typed(ctx, 200, PROMETHEUS_TYPE, buf, len);

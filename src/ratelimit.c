@@ -333,9 +333,13 @@ ratelimit_settle(struct rconn *rc, const struct rl_keys *k, int clear_email)
  * RATELIMIT_BLOCKED: either is at max_failures in its window; nothing is
  * counted, and *retry_after is the seconds (>= 1) until every blocking
  * window has passed.
- * RATELIMIT_UNAVAILABLE: rc is NULL, Redis is down or answered an error
- * (logged); there is no limit, and nothing is counted unless the link
- * died mid-way.
+ * RATELIMIT_UNAVAILABLE: rc is NULL or Redis cannot be reached; there is
+ * no limit, and nothing is counted unless the link died mid-way.
+ * RATELIMIT_ERROR: Redis answered an error (logged): up and refusing, so
+ * the caller refuses the attempt rather than lift the limit.
+ * A resend on a new connection (rconn) may count an attempt twice when
+ * the first connection died after Redis ran it: that errs towards the
+ * limit, never past it.
  * NULL or "" skips a value; *retry_after is 0 unless blocked.
  */
 enum ratelimit_status
@@ -382,7 +386,7 @@ ratelimit_reserve(struct rconn *rc, const struct ratelimit_config *cfg,
 	/* refused attempts do not count (SPEC 2): take back the others */
 	ratelimit_settle(rc, &undo, 0);
 	if (max_ms == 0)
-		return RATELIMIT_UNAVAILABLE;
+		return RATELIMIT_ERROR;
 	*retry_after = (long)((max_ms + 999) / 1000);
 	return RATELIMIT_BLOCKED;
 }

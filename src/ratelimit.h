@@ -21,7 +21,9 @@ struct ratelimit_config {
 enum ratelimit_status {
 	RATELIMIT_OK,		/* reserved: counted as a failure for now */
 	RATELIMIT_BLOCKED,	/* refused, nothing counted */
-	RATELIMIT_UNAVAILABLE	/* Redis down or in error: no limit */
+	RATELIMIT_UNAVAILABLE,	/* Redis unreachable: no limit (SPEC 2) */
+	RATELIMIT_ERROR		/* Redis answered an error: refuse the
+				   attempt, the limit is never lifted */
 };
 
 enum ratelimit_status	 ratelimit_reserve(struct rconn *,

@@ -28,6 +28,10 @@ struct slot {
 	volatile int		 redis_connected;
 	volatile unsigned long	 redis_failures;
 	volatile long		 redis_backoff_ms;
+	volatile unsigned long	 redis_stale_reconnects; /* not outages */
+	volatile unsigned long	 signature_fallbacks;	/* answered on the
+							   signature alone */
+	volatile unsigned long	 session_cache_hits;	/* no round trip */
 	volatile int		 timed_out;	/* master killed it */
 	volatile int		 recycled;	/* reached max_requests */
 };

@@ -564,7 +564,7 @@ START_TEST(reservations_survive_a_flushed_script_cache)
 }
 END_TEST
 
-START_TEST(garbage_counters_are_unavailable_not_ok)
+START_TEST(garbage_counters_are_errors_not_ok)
 {
 	static const char *const garbage[] = { "lots", "-1", "1e3", "" };
 	char			 key[128];
@@ -576,7 +576,7 @@ START_TEST(garbage_counters_are_unavailable_not_ok)
 	for (i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
 		freeReplyObject(admin("SET %s %s", key, garbage[i]));
 		ck_assert_int_eq(reserve(&cfg, "alice@example.com",
-		    "203.0.113.7", &retry), RATELIMIT_UNAVAILABLE);
+		    "203.0.113.7", &retry), RATELIMIT_ERROR);
 		ck_assert_int_eq(retry, 0);
 		/* nothing counted: the address's increment was taken back */
 		ck_assert_int_eq(key_count("test:fl:a:*"), 0);
@@ -584,7 +584,7 @@ START_TEST(garbage_counters_are_unavailable_not_ok)
 	freeReplyObject(admin("DEL %s", key));
 	freeReplyObject(admin("HSET %s %s %s", key, "a", "b"));
 	ck_assert_int_eq(reserve(&cfg, "alice@example.com", "203.0.113.7",
-	    &retry), RATELIMIT_UNAVAILABLE);
+	    &retry), RATELIMIT_ERROR);
 	/* the connection is still in step: the next answer is right */
 	failed_login(&cfg, "bob@example.com", "203.0.113.7");
 	ck_assert_int_eq(counter("test:fl:a:*"), 1);
@@ -725,7 +725,7 @@ suite(void)
 	tcase_add_test(tc,
 	    a_success_after_the_window_passed_counts_nothing_below_zero);
 	tcase_add_test(tc, reservations_survive_a_flushed_script_cache);
-	tcase_add_test(tc, garbage_counters_are_unavailable_not_ok);
+	tcase_add_test(tc, garbage_counters_are_errors_not_ok);
 	tcase_add_test(tc, redis_down_means_no_limit_and_no_crash);
 	tcase_add_loop_test(tc,
 	    forty_parallel_attempts_let_exactly_the_limit_in, 0, 2);

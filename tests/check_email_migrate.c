@@ -166,7 +166,8 @@ suite(void)
 	log_set_level(LOG_LEVEL_WARN);		/* no migration notes */
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, old_rows_are_found_under_their_canonical_form_after_it);
+	tcase_add_test(tc,
+	    old_rows_are_found_under_their_canonical_form_after_it);
 	tcase_add_test(tc, two_rows_of_one_address_change_nothing);
 	tcase_add_test(tc, a_missing_database_is_an_error);
 	suite_add_tcase(s, tc);

@@ -669,7 +669,8 @@ START_TEST(email_is_stored_in_its_canonical_form)
 {
 	canon("John.DOE@Example.COM", "john.doe@example.com");
 	/* ŻÓŁW@X.PL -> żółw@x.pl */
-	canon("\xc5\xbb\xc3\x93\xc5\x81W@X.PL", "\xc5\xbc\xc3\xb3\xc5\x82w@x.pl");
+	canon("\xc5\xbb\xc3\x93\xc5\x81W@X.PL",
+	    "\xc5\xbc\xc3\xb3\xc5\x82w@x.pl");
 	ck_assert_ptr_null(validate_email_canonical(arena, NULL));
 }
 END_TEST
@@ -683,8 +684,8 @@ START_TEST(equivalent_spellings_have_one_canonical_form)
 	canon("carol@bu\xcc\x88" "cher.de", "carol@xn--bcher-kva.de");
 	canon("Carol@B\xc3\x9c" "CHER.de", "carol@xn--bcher-kva.de");
 	/* dave@ｅｘａｍｐｌｅ.com, and an ideographic full stop */
-	canon("dave@\xef\xbd\x85\xef\xbd\x98\xef\xbd\x81\xef\xbd\x8d\xef\xbd\x90"
-	    "\xef\xbd\x8c\xef\xbd\x85.com", "dave@example.com");
+	canon("dave@\xef\xbd\x85\xef\xbd\x98\xef\xbd\x81\xef\xbd\x8d"
+	    "\xef\xbd\x90\xef\xbd\x8c\xef\xbd\x85.com", "dave@example.com");
 	canon("dave@example\xe3\x80\x82" "com", "dave@example.com");
 	/* the Kelvin sign folds to k; fullwidth local parts fold too */
 	canon("\xe2\x84\xaa" "im@example.com", "kim@example.com");

@@ -33,7 +33,7 @@
 #define BUCHER_NFD	"bu\xcc\x88" "cher.de"		/* u + U+0308 */
 #define BUCHER_A	"xn--bcher-kva.de"
 #define FW_EXAMPLE	"\xef\xbd\x85\xef\xbd\x98\xef\xbd\x81\xef\xbd\x8d" \
-			"\xef\xbd\x90\xef\xbd\x8c\xef\xbd\x85"	/* ｅｘａｍｐｌｅ */
+			"\xef\xbd\x90\xef\xbd\x8c\xef\xbd\x85"	/* fullwidth */
 
 static const char *const env_plain[] = { CHEAP_ARGON2, NULL };
 
@@ -687,7 +687,8 @@ START_TEST(a_lone_surrogate_in_a_name_is_a_422_not_a_stored_fffd)
 		snprintf(body, sizeof(body), "{\"first_name\": \"%s\", "
 		    "\"last_name\": \"Ng\", \"email\": \"%s\", \"username\": "
 		    "\"%s\", \"phone_number\": \"%s\", \"password\": \"%s\", "
-		    "\"password_confirmation\": \"%s\", \"gender\": \"female\"}",
+		    "\"password_confirmation\": \"%s\", "
+		    "\"gender\": \"female\"}",
 		    names[i], p.email, p.username, p.phone, p.password,
 		    p.password);
 		post("/auth/register", JSON, NULL, body, &r);
@@ -720,7 +721,8 @@ suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, TIMEOUT_S);
 	tcase_add_test(tc, bucher_de_in_three_spellings_is_one_account);
-	tcase_add_test(tc, the_nfd_spelling_registered_first_is_the_same_account);
+	tcase_add_test(tc,
+	    the_nfd_spelling_registered_first_is_the_same_account);
 	tcase_add_test(tc, a_fullwidth_domain_is_its_ascii_domain);
 	tcase_add_test(tc, a_kelvin_sign_is_the_letter_k);
 	tcase_add_test(tc, a_soft_hyphen_is_refused_not_dropped);
@@ -734,7 +736,8 @@ suite(void)
 	tcase_add_loop_test(tc, an_unreadable_all_is_a_422_and_revokes_nothing,
 	    0, NELEM(unreadable));
 	tcase_add_test(tc, health_ready_reads_booleans_the_same_way);
-	tcase_add_test(tc, a_lone_surrogate_in_a_name_is_a_422_not_a_stored_fffd);
+	tcase_add_test(tc,
+	    a_lone_surrogate_in_a_name_is_a_422_not_a_stored_fffd);
 	suite_add_tcase(s, tc);
 	return s;
 }

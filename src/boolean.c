@@ -11,8 +11,8 @@
 #include "ctx.h"
 #include "reply.h"
 
-#define E_BOOL		"bool_parsing", \
-			"Input should be a valid boolean, unable to interpret input"
+#define E_BOOL		"bool_parsing", "Input should be a valid boolean, " \
+			"unable to interpret input"
 #define E_TWICE		"value_error", "Field given more than once"
 #define E_QUERY		"value_error", \
 			"Value error, the query string could not be parsed"

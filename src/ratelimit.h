@@ -8,6 +8,8 @@
 #ifndef MOCKPIE_RATELIMIT_H
 #define MOCKPIE_RATELIMIT_H
 
+#define RATELIMIT_CLIENT_MAX	64	/* an IPv6 /64 as text, and more */
+
 struct rconn;
 
 struct ratelimit_config {
@@ -29,6 +31,8 @@ enum ratelimit_status	 ratelimit_reserve(struct rconn *,
 			    const char *, long *);
 void			 ratelimit_succeeded(struct rconn *,
 			    const struct ratelimit_config *, const char *,
+			    const char *);
+const char		*ratelimit_client(char [RATELIMIT_CLIENT_MAX],
 			    const char *);
 void			 ratelimit_release(struct rconn *,
 			    const struct ratelimit_config *, const char *,

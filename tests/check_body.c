@@ -400,8 +400,8 @@ START_TEST(json_lone_surrogate_escapes_are_refused_on_their_field)
 	ck_ok(parse(JSON, "{\"a\":\"\\\\ud800\"}"), 1);
 	ck_assert_str_eq(body_get(&b, "a"), "\\ud800");
 	/* a pair is a code point, in either case of hex digits */
-	ck_ok(parse(JSON, "{\"a\":\"\\ud83d\\ude00\",\"b\":\"\\uD83D\\uDE00\"}"),
-	    2);
+	ck_ok(parse(JSON, "{\"a\":\"\\ud83d\\ude00\","
+	    "\"b\":\"\\uD83D\\uDE00\"}"), 2);
 	ck_assert_str_eq(body_get(&b, "a"), "\xf0\x9f\x98\x80");
 	ck_assert_str_eq(body_get(&b, "b"), "\xf0\x9f\x98\x80");
 	ck_ok(parse(JSON, "{\"a\\ud83d\\ude00\":\"\\u00e9\\ud7ff\\ue000\"}"),

@@ -471,8 +471,10 @@ suite(void)
 	tcase_add_test(body, query_parameters_are_decoded);
 	tcase_add_test(body,
 	    a_query_that_does_not_parse_is_not_an_absent_parameter);
-	tcase_add_test(body, booleans_have_four_spellings_each_and_nothing_else);
-	tcase_add_test(body, a_boolean_parameter_is_read_from_one_place_or_refused);
+	tcase_add_test(body,
+	    booleans_have_four_spellings_each_and_nothing_else);
+	tcase_add_test(body,
+	    a_boolean_parameter_is_read_from_one_place_or_refused);
 	tcase_add_test(reply, errors_have_the_detail_shape_and_json_type);
 	tcase_add_test(reply, a_422_lists_each_bad_field_like_fastapi);
 	tcase_add_test(reply, an_allowed_origin_gets_cors_headers_on_errors_too);

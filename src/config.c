@@ -78,6 +78,8 @@ static const struct config_key config_keys[] = {
 	{ "database",			T_PATH,	STR(database), 0, 0 },
 	{ "database_busy_timeout_ms",	T_INT,
 	    OFF(database_busy_timeout_ms), 0, 0, 60000 },
+	{ "user_cache_ttl",		T_LONG,	OFF(user_cache_ttl), 0, 0,
+	    3600 },
 	{ "common_passwords_file",	T_PATH,	STR(common_passwords_file),
 	    0, 0 },
 	{ "password_opslimit",		T_SPECIAL, 0, 0, 0, 0 },
@@ -133,6 +135,7 @@ config_defaults(struct config *c)
 	c->redis_test_enabled = 1;
 	snprintf(c->database, sizeof(c->database), "mockpie.db");
 	c->database_busy_timeout_ms = 2000;
+	c->user_cache_ttl = 1;
 	snprintf(c->common_passwords_file, sizeof(c->common_passwords_file),
 	    "%s", MOCKPIE_CONFDIR "/common-passwords.txt");
 	c->password_opslimit = 2;	/* libsodium's INTERACTIVE */

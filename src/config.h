@@ -55,6 +55,7 @@ struct config {
 	/* users */
 	char		 database[CONFIG_PATH_MAX];
 	int		 database_busy_timeout_ms;
+	long		 user_cache_ttl;	/* seconds; 0: every read */
 	char		 common_passwords_file[CONFIG_PATH_MAX];
 	unsigned long long password_opslimit;
 	size_t		 password_memlimit;

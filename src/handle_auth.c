@@ -26,6 +26,7 @@
 #include "session.h"
 #include "token.h"
 #include "token_cache.h"
+#include "user_cache.h"
 #include "user_json.h"
 #include "users.h"
 #include "validate.h"
@@ -306,6 +307,7 @@ rehash_if_stale(struct ctx *ctx, const struct password_params *pp,
 
 	if (password_needs_rehash(pp, u->password_hash) != 1)
 		return;
+	user_cache_forget(u->id);
 	if (password_hash(pp, password, strlen(password), hash) == 0 &&
 	    users_set_password(ctx->users, u->id, hash) == 0)
 		log_info("user %lld: password re-hashed with the configured "
@@ -412,8 +414,8 @@ row_of_token(struct ctx *ctx, const struct token *tok, struct user *u)
 		reply_error(ctx, 503, "User store unavailable");
 		return -1;
 	}
-	if ((found = users_find_by_id(ctx->users, tok->sub, ctx->arena, u)) ==
-	    -1)
+	if ((found = user_cache_find(ctx->users, tok->sub,
+	    ctx->config->user_cache_ttl, ctx->arena, u)) == -1)
 		return -1;	/* store fault, logged where it happened */
 	if (!found)
 		return 0;

@@ -19,6 +19,7 @@
 
 #include "arena.h"
 #include "runner.h"
+#include "user_cache.h"
 #include "users.h"
 
 #define BUSY_MS		2000	/* generous: racing tests must not fail */
@@ -810,6 +811,36 @@ START_TEST(version_1_rows_get_distinct_stamps_when_migrated)
 }
 END_TEST
 
+START_TEST(user_cache_answers_from_memory_within_its_ttl)
+{
+	struct users	*u = open_store();
+	struct user	 in = sample("uc@example.org", "ucache", "+4412300009");
+	struct user	 a, got;
+	char		 sql[256];
+
+	ck_assert_int_eq(users_create(u, &in, arena, &a), USERS_OK);
+	ck_assert_int_eq(user_cache_find(u, a.id, 60, arena, &got), 1);
+	ck_assert_str_eq(got.first_name, in.first_name);
+	/* changed behind mockpie's back: still the remembered row */
+	snprintf(sql, sizeof(sql), "UPDATE users SET first_name = 'Zed', "
+	    "session_stamp = 'changed' WHERE id = %lld", a.id);
+	raw_exec(sql);
+	ck_assert_int_eq(user_cache_find(u, a.id, 60, arena, &got), 1);
+	ck_assert_str_eq(got.first_name, in.first_name);
+	ck_assert_str_eq(got.session_stamp, a.session_stamp);
+	ck_assert_str_eq(got.email, a.email);
+	/* ttl 0 reads the store; a forgotten row is read again */
+	ck_assert_int_eq(user_cache_find(u, a.id, 0, arena, &got), 1);
+	ck_assert_str_eq(got.first_name, "Zed");
+	user_cache_forget(a.id);
+	ck_assert_int_eq(user_cache_find(u, a.id, 60, arena, &got), 1);
+	ck_assert_str_eq(got.session_stamp, "changed");
+	/* unknown ids are never remembered */
+	ck_assert_int_eq(user_cache_find(u, a.id + 1, 60, arena, &got), 0);
+	users_close(u);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -824,6 +855,7 @@ suite(void)
 	tcase_add_test(tc,
 	    each_user_gets_a_random_session_stamp_that_lookups_return);
 	tcase_add_test(tc, version_1_rows_get_distinct_stamps_when_migrated);
+	tcase_add_test(tc, user_cache_answers_from_memory_within_its_ttl);
 	tcase_add_test(tc,
 	    a_new_password_hash_replaces_the_old_and_keeps_updated_at);
 	tcase_add_test(tc, email_is_stored_lower_cased_and_times_as_integers);

@@ -26,22 +26,34 @@
 #define TIMEOUT_S	60
 #define BUSY_MS		5000
 
+/* No user cache: the database's word is seen at once. */
 static const char *const env_plain[] = {
+	"MOCKPIE_PASSWORD_OPSLIMIT=1", "MOCKPIE_PASSWORD_MEMLIMIT=8m",
+	"MOCKPIE_USER_CACHE_TTL=0", NULL
+};
+/* The default user cache: within its 1 s. */
+static const char *const env_cached[] = {
 	"MOCKPIE_PASSWORD_OPSLIMIT=1", "MOCKPIE_PASSWORD_MEMLIMIT=8m", NULL
 };
 
 static struct stack *
-start(void)
+start_with(const char *const *env)
 {
 	struct stack_options	 o;
 	struct stack		*st;
 
 	memset(&o, 0, sizeof(o));
 	o.workers = WORKERS;
-	o.env = env_plain;
+	o.env = env;
 	ck_assert_msg((st = stack_start(&o)) != NULL, "the stack did not "
 	    "start");
 	return st;
+}
+
+static struct stack *
+start(void)
+{
+	return start_with(env_plain);
 }
 
 static void
@@ -338,6 +350,30 @@ START_TEST(no_usable_token_is_kept_in_redis_or_its_aof)
 }
 END_TEST
 
+START_TEST(a_stamp_changed_by_hand_is_seen_within_the_user_cache_ttl)
+{
+	struct stack		*st = start_with(env_cached);
+	struct api_person	 p;
+	struct api_tally	 t;
+	char			 live[512], sql[512];
+
+	db_path(st, "mockpie.db", live, sizeof(live));
+	api_register(st, &p);
+	memset(&t, 0, sizeof(t));
+	api_burst_every_worker(st, p.access, &t);	/* rows remembered */
+	ck_assert_int_eq(t.by_status[200], t.total);
+	snprintf(sql, sizeof(sql), "UPDATE users SET session_stamp ="
+	    " lower(hex(randomblob(16))) WHERE email = '%s'", p.email);
+	db_exec(live, sql);
+	test_sleep_ms(1100);		/* user_cache_ttl = 1 s, the default */
+	memset(&t, 0, sizeof(t));
+	api_burst_every_worker(st, p.access, &t);
+	ck_assert_msg(t.by_status[401] == t.total, "1.1 s after the stamp "
+	    "changed: %d of %d answers 401", t.by_status[401], t.total);
+	stack_stop(st);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -350,6 +386,8 @@ suite(void)
 	    restored_database_does_not_hand_old_tokens_to_a_new_user);
 	tcase_add_test(tc,
 	    changing_the_stamp_in_the_database_logs_out_everywhere);
+	tcase_add_test(tc,
+	    a_stamp_changed_by_hand_is_seen_within_the_user_cache_ttl);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("storage");

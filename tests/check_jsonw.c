@@ -8,7 +8,10 @@
 #include <check.h>
 #include <json-c/json.h>
 
+#include <time.h>
+
 #include "arena.h"
+#include "jsonh.h"
 #include "jsonw.h"
 #include "runner.h"
 #include "user_json.h"
@@ -150,6 +153,48 @@ START_TEST(writer_that_runs_out_of_room_writes_nothing)
 }
 END_TEST
 
+/* strftime's answer, the reference jsonh_time is held to. */
+static void
+reference_time(time_t t, char out[JSONH_TIME_LEN + 1])
+{
+	struct tm	 tm;
+
+	ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+	strftime(out, JSONH_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+START_TEST(times_are_what_gmtime_and_strftime_write)
+{
+	static const long long edges[] = {
+		0, -1, 59, 60, 86399, 86400, 951782400 /* 2000-02-29 */,
+		951868800, -2203891200LL /* 1900-03-01 */, 4107542400LL
+		/* 2100-03-01 */, 1764115199, -30610224000LL /* 1000-01-01 */,
+		253402300799LL /* 9999-12-31T23:59:59 */, 1709164800
+		/* 2024-02-29 */,
+	};
+	char		 got[JSONH_TIME_LEN + 1], want[JSONH_TIME_LEN + 1];
+	long long	 t;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		jsonh_time((time_t)edges[i], got);
+		reference_time((time_t)edges[i], want);
+		ck_assert_msg(strcmp(got, want) == 0, "%lld: %s, not %s",
+		    edges[i], got, want);
+	}
+	/* four digits always (strftime writes year 0 as "0") */
+	jsonh_time((time_t)-62167219200LL, got);
+	ck_assert_str_eq(got, "0000-01-01T00:00:00Z");
+	/* every 3 d 0 h 12 min 53 s from 1600 to 2500: every date, hours */
+	for (t = -11676096000LL; t < 16725225600LL; t += 259973) {
+		jsonh_time((time_t)t, got);
+		reference_time((time_t)t, want);
+		ck_assert_msg(strcmp(got, want) == 0, "%lld: %s, not %s", t,
+		    got, want);
+	}
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -161,6 +206,7 @@ suite(void)
 	tcase_add_test(tc, every_byte_that_needs_escaping_is_escaped);
 	tcase_add_test(tc, longest_fields_fit);
 	tcase_add_test(tc, writer_that_runs_out_of_room_writes_nothing);
+	tcase_add_test(tc, times_are_what_gmtime_and_strftime_write);
 	suite_add_tcase(s, tc);
 	return s;
 }

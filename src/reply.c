@@ -38,12 +38,53 @@ reply_reason(int status)
 	}
 }
 
+/* A bounded buffer the head is assembled in, without printf. */
+struct head {
+	char	 buf[REPLY_HEAD_MAX];
+	size_t	 len;
+	int	 overflow;
+};
+
+static void
+head_put(struct head *h, const char *s, size_t n)
+{
+	if (h->overflow || n > sizeof(h->buf) - h->len) {
+		h->overflow = 1;
+		return;
+	}
+	memcpy(h->buf + h->len, s, n);
+	h->len += n;
+}
+
+static void
+head_str(struct head *h, const char *s)
+{
+	head_put(h, s, strlen(s));
+}
+
+static void
+head_num(struct head *h, unsigned long long v)
+{
+	char	 d[24];
+	size_t	 i = sizeof(d);
+
+	do
+		d[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	head_put(h, d + i, sizeof(d) - i);
+}
+
+/*
+ * The CGI head: status, content type, the handler's headers, CORS for an
+ * allowed origin (SPEC 2: on every response), the request id and the
+ * length.  Assembled by hand: snprintf cost /auth/me about 3,500
+ * instructions of its 31,000.
+ */
 static int
 write_head(struct ctx *ctx, int status, size_t body_len,
     const char *content_type)
 {
-	char	 head[REPLY_HEAD_MAX];
-	int	 n;
+	struct head	 h;
 
 	if (ctx->replied) {
 		log_errorx("second reply to one request (status %d)", status);
@@ -51,25 +92,34 @@ write_head(struct ctx *ctx, int status, size_t body_len,
 	}
 	ctx->replied = 1;
 	ctx->status = status;
-	n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s%s%s%.*s",
-	    status, reply_reason(status), content_type ? "Content-Type: " : "",
-	    content_type ? content_type : "", content_type ? "\r\n" : "",
-	    (int)ctx->headers_len, ctx->headers);
-	if (n < 0 || (size_t)n >= sizeof(head))
-		return -1;
-	if (ctx->origin != NULL)	/* SPEC 2: on every response */
-		n += snprintf(head + n, sizeof(head) - (size_t)n,
-		    "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
+	h.len = 0;
+	h.overflow = 0;
+	head_str(&h, "Status: ");
+	head_num(&h, (unsigned)status);
+	head_str(&h, " ");
+	head_str(&h, reply_reason(status));
+	head_str(&h, "\r\n");
+	if (content_type != NULL) {
+		head_str(&h, "Content-Type: ");
+		head_str(&h, content_type);
+		head_str(&h, "\r\n");
+	}
+	head_put(&h, ctx->headers, ctx->headers_len);
+	if (ctx->origin != NULL) {
+		head_str(&h, "Access-Control-Allow-Origin: ");
+		head_str(&h, ctx->origin);
+		head_str(&h, "\r\nVary: Origin\r\n"
 		    "Access-Control-Expose-Headers: Retry-After, "
-		    "WWW-Authenticate\r\n", ctx->origin);
-	if ((size_t)n >= sizeof(head))
+		    "WWW-Authenticate\r\n");
+	}
+	head_str(&h, "X-Request-Id: ");
+	head_str(&h, ctx->request_id);
+	head_str(&h, "\r\nContent-Length: ");
+	head_num(&h, body_len);
+	head_str(&h, "\r\n\r\n");
+	if (h.overflow)
 		return -1;
-	n += snprintf(head + n, sizeof(head) - (size_t)n,
-	    "X-Request-Id: %s\r\nContent-Length: %zu\r\n\r\n",
-	    ctx->request_id, body_len);
-	if ((size_t)n >= sizeof(head))
-		return -1;
-	return ctx_write(ctx, head, (size_t)n);
+	return ctx_write(ctx, h.buf, h.len);
 }
 
 /* Answers status with the JSON text body: 0, or -1 (client gone). */

@@ -66,13 +66,21 @@ START_TEST(a_token_differing_in_one_byte_is_verified_not_cached)
 {
 	struct token	 t;
 	char		*s = issue(TOKEN_ACCESS, 9);
-	size_t		 len = strlen(s);
+	size_t		 len = strlen(s), i;
+	char		 c;
 
 	ck_assert_int_eq(token_verify_cached(&cfg, TOKEN_ACCESS, s, NOW, &t),
 	    0);
-	s[len - 2] = s[len - 2] == 'A' ? 'B' : 'A';	/* the signature */
-	ck_assert_int_eq(token_verify_cached(&cfg, TOKEN_ACCESS, s, NOW, &t),
-	    -1);
+	/* every position, words and tail alike, with the good one cached */
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		s[i] = c == 'A' ? 'B' : 'A';
+		ck_assert_msg(token_verify_cached(&cfg, TOKEN_ACCESS, s, NOW,
+		    &t) == -1, "byte %zu changed, still accepted", i);
+		s[i] = c;
+		ck_assert_int_eq(token_verify_cached(&cfg, TOKEN_ACCESS, s,
+		    NOW, &t), 0);
+	}
 	free(s);
 }
 END_TEST

@@ -133,6 +133,7 @@ config_defaults(struct config *c)
 	c->redis.backoff_max_ms = 2000;
 	snprintf(c->redis_prefix, sizeof(c->redis_prefix), "mockpie:");
 	c->redis_test_enabled = 1;
+	c->redis_client_cache = 1;
 	snprintf(c->database, sizeof(c->database), "mockpie.db");
 	c->database_busy_timeout_ms = 2000;
 	c->user_cache_ttl = 1;

@@ -75,6 +75,7 @@ worker_json(const struct slot *s, long long now_ms)
 	jsonh_add_int(w, "pid", s->pid);
 	jsonh_add_str(w, "state", state_name(s->state));
 	jsonh_add_int(w, "requests", (long long)s->requests);
+	jsonh_add_int(w, "kept_connections", s->kept_connections);
 	jsonh_add_int(w, "uptime_ms", now_ms - s->started_ms);
 	r = NULL;
 	if (s->state == SLOT_BUSY) {
@@ -191,6 +192,14 @@ status_prometheus(struct ctx *ctx, const struct scoreboard *sb)
 		if ((s = &sb->slots[i])->pid != 0)
 			emit(buf, &len, "mockpie_worker_requests_total"
 			    "{pid=\"%ld\"} %lu\n", (long)s->pid, s->requests);
+	emit(buf, &len, "# HELP mockpie_worker_kept_connections FastCGI "
+	    "connections the worker keeps open.\n# TYPE "
+	    "mockpie_worker_kept_connections gauge\n");
+	for (i = 0; i < SCOREBOARD_SLOTS; i++)
+		if ((s = &sb->slots[i])->pid != 0)
+			emit(buf, &len, "mockpie_worker_kept_connections"
+			    "{pid=\"%ld\"} %d\n", (long)s->pid,
+			    s->kept_connections);
 	emit(buf, &len, "# HELP mockpie_redis_connected 1 when the worker's "
 	    "Redis handle is connected.\n# TYPE mockpie_redis_connected "
 	    "gauge\n");

@@ -268,6 +268,7 @@ static int
 spawn(struct master *m)
 {
 	struct slot	*s = NULL;
+	sigset_t	 all, old;
 	pid_t		 pid;
 	int		 i;
 
@@ -284,9 +285,18 @@ spawn(struct master *m)
 	s->state = SLOT_STARTING;
 	s->generation = m->generation;
 	s->started_ms = scoreboard_now_ms();
+	/*
+	 * Signals stay blocked across fork (issue 8): one that reaches the
+	 * child before its own handlers are in place waits for them (the
+	 * worker unblocks), rather than running the master's handler or
+	 * libfcgi's in the child.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	switch ((pid = fork())) {
 	case -1:
 		log_warn("fork");
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		s->state = SLOT_FREE;
 		return -1;
 	case 0:
@@ -299,6 +309,7 @@ spawn(struct master *m)
 		/* NOTREACHED */
 	default:
 		s->pid = pid;
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		m->spawned++;
 		log_debug("worker %ld started", (long)pid);
 		return 0;
@@ -315,8 +326,10 @@ signal_generation(struct master *m, int sig, int old_only)
 		s = &m->sb->slots[i];
 		if (s->pid == 0 || (old_only && s->generation == m->generation))
 			continue;
-		if (sig == SIGTERM)
+		if (sig == SIGTERM) {
 			s->state = SLOT_STOPPING;
+			s->stop_sent = 1;
+		}
 		kill(s->pid, sig);
 	}
 }
@@ -328,12 +341,21 @@ exit_cause(const struct master *m, const struct slot *s, int status)
 		return EXIT_TIMEOUT;
 	if (s->recycled && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return EXIT_RECYCLED;
-	if (WIFSIGNALED(status))	/* SIGKILL after the stop grace too */
-		return s->state == SLOT_STOPPING ? EXIT_STOPPED : EXIT_CRASHED;
+	/*
+	 * A worker told to stop, or any worker once the pool stops (a group
+	 * SIGTERM reaches them before the master does), stopped; SIGKILL
+	 * after the stop grace too.  The worker's own state can be stale:
+	 * it writes busy and idle itself.
+	 */
+	if (WIFSIGNALED(status))
+		return s->stop_sent || s->state == SLOT_STOPPING ||
+		    (m->state == MASTER_STOPPING && (WTERMSIG(status) ==
+		    SIGTERM || WTERMSIG(status) == SIGKILL)) ?
+		    EXIT_STOPPED : EXIT_CRASHED;
 	if (WEXITSTATUS(status) != 0)
 		return EXIT_FAILED;
-	return s->state == SLOT_STOPPING || m->state == MASTER_STOPPING ?
-	    EXIT_STOPPED : EXIT_RECYCLED;
+	return s->stop_sent || s->state == SLOT_STOPPING ||
+	    m->state == MASTER_STOPPING ? EXIT_STOPPED : EXIT_RECYCLED;
 }
 
 /*
@@ -496,6 +518,7 @@ reload_step(struct master *m)
 		return;		/* wait until the newest one accepts */
 	if (fresh > 0 && (old = old_worker(m)) != NULL) {
 		old->state = SLOT_STOPPING;
+		old->stop_sent = 1;
 		kill(old->pid, SIGTERM);
 	}
 	if (fresh < m->config->workers)
@@ -602,6 +625,7 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 	struct pollfd	 pfd;
 	unsigned char	 sigs[32];
 	ssize_t		 n, i;
+	int		 fl;
 
 	memset(&m, 0, sizeof(m));
 	m.config = cfg;
@@ -614,6 +638,14 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 	m.sb->workers_wanted = cfg->workers;
 	signals_init();
 	limits_apply(cfg);
+	/*
+	 * Workers accept without blocking (issue 8): the one that loses the
+	 * race for a connection goes back to its wait set.  The flag is on
+	 * the shared open file, so it is set once here.
+	 */
+	if ((fl = fcntl(listen_fd, F_GETFL)) == -1 ||
+	    fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		log_fatal("listening socket: O_NONBLOCK");
 	pidfile_write(cfg->pidfile);
 	log_info("master started: %d workers, max_requests %ld, "
 	    "request_timeout %d s", cfg->workers, cfg->max_requests,
@@ -624,17 +656,24 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 	for (;;) {
 		if (poll(&pfd, 1, MASTER_TICK_MS) > 0) {
 			while ((n = read(sigpipe_fds[0], sigs, sizeof(sigs)))
-			    > 0)
+			    > 0) {
+				/*
+				 * A stop first (issue 8): under a group
+				 * SIGTERM, the workers' deaths must be
+				 * read as stopped, and nothing respawned.
+				 */
+				for (i = 0; i < n; i++)
+					if (sigs[i] == SIGTERM ||
+					    sigs[i] == SIGINT)
+						stop(&m, sigs[i]);
 				for (i = 0; i < n; i++) {
 					if (sigs[i] == SIGCHLD)
 						reap(&m);
 					else if (sigs[i] == SIGHUP &&
 					    m.state != MASTER_STOPPING)
 						reload(&m);
-					else if (sigs[i] == SIGTERM ||
-					    sigs[i] == SIGINT)
-						stop(&m, sigs[i]);
 				}
+			}
 		}
 		reap(&m);
 		if (m.state == MASTER_STOPPING && live_workers(&m) == 0)

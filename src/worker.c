@@ -1,12 +1,21 @@
 /*
- * The worker loop.  Everything a worker owns (Redis connection, SQLite
+ * The worker: a wait set of the listening socket and the FastCGI
+ * connections it keeps, each request handed to libfcgi once it has fully
+ * arrived (conn.c).  Everything a worker owns (Redis connection, SQLite
  * handle, password list, arena) is made after fork, never in the master
  * (PITFALLS: hiredis, SQLite), and freed before exit for the leak checker.
  */
+#include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +26,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "conn.h"
 #include "ctx.h"
 #include "log.h"
 #include "passlist.h"
@@ -28,26 +38,54 @@
 #include "worker.h"
 
 #define WORKER_ARENA_CHUNK	(64 * 1024)
+#define WORKER_EVENTS		64
+#define WORKER_READ_DEADLINE_S	1	/* a read inside a request */
+#define WORKER_STOP_GRACE_MS	1000	/* for requests half arrived */
+#define WORKER_SCRATCH		4096
+#define WORKER_RELISTEN_MS	100	/* after an accept error */
+
+/* A FastCGI connection the worker keeps, in its wait set. */
+struct kept {
+	int			 fd;		/* -1: a free entry */
+	int			 ready;		/* a whole request queued */
+	unsigned long		 ticket;	/* ready order: fairness */
+	long long		 since_ms;	/* last activity */
+	struct conn_scan	 scan;
+	FCGX_Request		 req;
+};
 
 struct worker {
 	const struct config	*config;
 	struct arena		*arena;
 	struct ctx_deps		 deps;
 	struct slot		*slot;
-	FCGX_Request		 req;
+	int			 listen_fd;
+	int			 ep;		/* the wait set */
+	int			 listening;	/* listen_fd is in it */
+	struct kept		*kept;
+	int			 nkept, maxkept;
+	unsigned long		 tickets;
+	char			*window;	/* conn_scan()'s buffer */
+	size_t			 window_size;
+	struct conn_values	 values;
+	unsigned long		 served;
+	int			 stopping;
+	long long		 stop_deadline_ms;
+	long long		 relisten_ms;	/* after an accept error */
 };
 
+/* epoll data of the two fds that are not connections */
+#define EV_LISTEN	((uint64_t)-1)
+#define EV_WAKE		((uint64_t)-2)
+
 static volatile sig_atomic_t	 worker_stopping;
-static int			 worker_listen_fd = -1;
 static int			 worker_wake[2] = { -1, -1 };
 
 /*
- * SIGTERM: finish the request in hand, then exit.  Closing our copy of the
- * listening socket makes the next (or the interrupted, restarted) accept
- * fail at once, so there is no window in which the flag is missed; the
- * wake-up pipe ends the wait on an idle kept-alive connection.  A
- * connection just accepted is never touched: nginx would not resend its
- * request.
+ * SIGTERM: finish the request in hand, serve the requests that have
+ * already arrived on kept connections, then exit.  The wake-up pipe ends
+ * a wait; the loop itself leaves the listening socket, since closing a
+ * shared socket here would not take it out of the epoll set.
  */
 static void
 on_sigterm(int sig)
@@ -56,41 +94,8 @@ on_sigterm(int sig)
 
 	(void)sig;
 	worker_stopping = 1;
-	if (worker_listen_fd != -1) {
-		close(worker_listen_fd);
-		worker_listen_fd = -1;
-	}
 	(void)write(worker_wake[1], "", 1);
 	errno = saved;
-}
-
-/*
- * With a kept-alive connection (fastcgi_keep_conn), waits until nginx
- * sends on it or SIGTERM comes: 1 to go on, 0 to stop.  Stopping then
- * closes an idle connection; nginx resends a request that raced with
- * that, since the connection was a reused one.
- */
-static int
-wait_kept(const FCGX_Request *req)
-{
-	struct pollfd	 p[2];
-
-	if (req->ipcFd < 0)
-		return 1;	/* FCGX_Accept_r accepts a new one */
-	p[0].fd = req->ipcFd;
-	p[0].events = POLLIN;
-	p[1].fd = worker_wake[0];
-	p[1].events = POLLIN;
-	for (;;) {
-		if (poll(p, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			return 1;	/* let libfcgi meet the error */
-		}
-		if (p[1].revents != 0)
-			return 0;
-		return 1;
-	}
 }
 
 static void
@@ -154,13 +159,13 @@ redis_stats_publish(struct worker *w)
 }
 
 static void
-serve_one(struct worker *w, unsigned long seq)
+serve_one(struct worker *w, FCGX_Request *req)
 {
 	struct ctx	*ctx;
 	long long	 started = scoreboard_now_ms(), took;
 
 	ctx = arena_alloc(w->arena, sizeof(*ctx));
-	ctx_init(ctx, w->arena, &w->req, &w->deps, seq);
+	ctx_init(ctx, w->arena, req, &w->deps, ++w->served);
 	log_set_request(ctx->request_id);
 	scoreboard_busy(w->slot, ctx->request_id, ctx->method, ctx->path);
 	if (route_dispatch(ctx, route_tables) == -1 && !ctx->replied) {
@@ -177,20 +182,406 @@ serve_one(struct worker *w, unsigned long seq)
 	log_set_request(NULL);
 }
 
+static void
+kept_publish(struct worker *w)
+{
+	w->slot->kept_connections = w->nkept;
+}
+
+/* Forgets k, whose fd is closed (which also took it out of the set). */
+static void
+kept_forget(struct worker *w, struct kept *k)
+{
+	k->fd = -1;
+	k->ready = 0;
+	w->nkept--;
+	kept_publish(w);
+}
+
+static void
+kept_close(struct worker *w, struct kept *k)
+{
+	conn_close(k->fd);
+	kept_forget(w, k);
+}
+
+/*
+ * Looks at what k's peer has sent (conn_scan) and files k accordingly:
+ * ready (at the back of the queue), still waiting, or closed.  hup: the
+ * peer will send nothing more, so a half request never completes.
+ */
+static enum conn_state
+kept_scan(struct worker *w, struct kept *k, int hup)
+{
+	enum conn_state	 st;
+
+	if (k->fd < 0 || k->ready)
+		return CONN_REQUEST;
+	st = conn_scan(k->fd, w->window, w->window_size, &w->values,
+	    &k->scan);
+	if (st == CONN_PARTIAL && hup)
+		st = CONN_CLOSE;
+	switch (st) {
+	case CONN_REQUEST:
+		k->ready = 1;
+		k->ticket = ++w->tickets;
+		break;
+	case CONN_CLOSE:
+		kept_close(w, k);
+		break;
+	case CONN_PARTIAL:
+		k->since_ms = scoreboard_now_ms();
+		break;
+	case CONN_EMPTY:
+		break;
+	}
+	return st;
+}
+
+/* The longest-idle connection without a request queued, or NULL. */
+static struct kept *
+kept_oldest_idle(struct worker *w)
+{
+	struct kept	*k, *old = NULL;
+	int		 i;
+
+	for (i = 0; i < w->maxkept; i++) {
+		k = &w->kept[i];
+		if (k->fd >= 0 && !k->ready &&
+		    (old == NULL || k->since_ms < old->since_ms))
+			old = k;
+	}
+	return old;
+}
+
+/* The ready connection that has waited longest (FIFO), or NULL. */
+static struct kept *
+kept_next_ready(struct worker *w)
+{
+	struct kept	*k, *next = NULL;
+	int		 i;
+
+	for (i = 0; i < w->maxkept; i++) {
+		k = &w->kept[i];
+		if (k->fd >= 0 && k->ready &&
+		    (next == NULL || k->ticket < next->ticket))
+			next = k;
+	}
+	return next;
+}
+
+/* Puts the listening socket in the wait set, or takes it out. */
+static void
+listen_set(struct worker *w, int on)
+{
+	struct epoll_event	 ev;
+
+	if (on == w->listening)
+		return;
+	if (on) {
+		memset(&ev, 0, sizeof(ev));
+		/* one waiting worker woken per connection, not all */
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.u64 = EV_LISTEN;
+		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->listen_fd, &ev) == -1) {
+			log_warn("epoll_ctl: listening socket");
+			return;
+		}
+	} else
+		(void)epoll_ctl(w->ep, EPOLL_CTL_DEL, w->listen_fd, NULL);
+	w->listening = on;
+}
+
+/*
+ * Accepts one connection without blocking (another worker may have won
+ * it) and adds it to the wait set, closing the longest-idle kept
+ * connection when max_kept_connections are kept already.  The peer check
+ * and TCP_NODELAY are what libfcgi's own accept did.
+ */
+static void
+accept_one(struct worker *w)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	struct epoll_event	 ev;
+	struct timeval		 tv;
+	struct kept		*k = NULL;
+	int			 fd, one = 1, i;
+
+	if ((fd = accept4(w->listen_fd, (struct sockaddr *)&ss, &len,
+	    SOCK_CLOEXEC)) == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR && errno != ECONNABORTED &&
+		    errno != EPROTO) {
+			log_warn("accept");
+			listen_set(w, 0);	/* back after a pause */
+			w->relisten_ms = scoreboard_now_ms() +
+			    WORKER_RELISTEN_MS;
+		}
+		return;
+	}
+	if (!conn_addr_allowed((struct sockaddr *)&ss,
+	    getenv("FCGI_WEB_SERVER_ADDRS"))) {
+		log_warnx("connection refused: peer not in "
+		    "FCGI_WEB_SERVER_ADDRS");
+		close(fd);
+		return;
+	}
+	if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	/* a peer stalling inside a request that was too big to see whole */
+	tv.tv_sec = WORKER_READ_DEADLINE_S;
+	tv.tv_usec = 0;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (w->nkept >= w->maxkept && (k = kept_oldest_idle(w)) != NULL)
+		kept_close(w, k);
+	for (i = 0; i < w->maxkept; i++)
+		if (w->kept[i].fd < 0) {
+			k = &w->kept[i];
+			break;
+		}
+	if (i == w->maxkept) {		/* listen_set() prevents this */
+		close(fd);
+		return;
+	}
+	memset(k, 0, sizeof(*k));
+	FCGX_InitRequest(&k->req, -1, 0);	/* libfcgi never accepts */
+	k->req.ipcFd = k->fd = fd;
+	k->since_ms = scoreboard_now_ms();
+	memset(&ev, 0, sizeof(ev));
+	/* edge-triggered: a half request waits for more, not for a poll */
+	ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+	ev.data.u64 = (uint64_t)i;
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		log_warn("epoll_ctl: connection");
+		close(fd);
+		k->fd = -1;
+		return;
+	}
+	w->nkept++;
+	kept_publish(w);
+	(void)kept_scan(w, k, 0);
+}
+
+/*
+ * Serves the request queued on k with libfcgi, then keeps the connection
+ * (FCGI_KEEP_CONN) or closes it.  libfcgi is told to keep it either way,
+ * and never to linger on a close (PITFALLS: it waits up to 2 s): the wait
+ * set decides.  What the handler left of stdin is read first, so the next
+ * request starts at a record boundary.
+ */
+static void
+kept_serve(struct worker *w, struct kept *k)
+{
+	char		 scratch[WORKER_SCRATCH];
+	int		 keep;
+
+	k->ready = 0;
+	k->req.keepConnection = 1;
+	k->req.detached = 1;
+	if (FCGX_Accept_r(&k->req) < 0) {
+		/* libfcgi refused what it read and closed the connection */
+		kept_forget(w, k);
+		return;
+	}
+	keep = k->req.keepConnection;		/* the peer's flag */
+	serve_one(w, &k->req);
+	if (k->scan.stdin_whole)
+		while (FCGX_GetStr(scratch, sizeof(scratch), k->req.in) > 0)
+			;
+	else
+		keep = 0;	/* the rest of a big body is still coming */
+	k->req.keepConnection = 1;
+	k->req.detached = 1;
+	FCGX_Finish_r(&k->req);
+	arena_reset(w->arena);
+	redis_stats_publish(w);
+	scoreboard_idle(w->slot);
+	if (w->stopping)
+		w->slot->state = SLOT_STOPPING;
+	if (k->req.ipcFd == -1) {	/* libfcgi met an error and closed */
+		kept_forget(w, k);
+		return;
+	}
+	if (!keep) {
+		kept_close(w, k);
+		return;
+	}
+	k->since_ms = scoreboard_now_ms();
+	k->scan.need = 0;
+	if (kept_scan(w, k, 0) == CONN_EMPTY && w->stopping)
+		kept_close(w, k);
+}
+
+/*
+ * Leaves the listening socket and closes the idle connections; requests
+ * already queued are still served, and a half-arrived one gets
+ * WORKER_STOP_GRACE_MS to complete.  A request the peer sends on a
+ * connection closed here fails on a reused connection, which nginx
+ * resends elsewhere (fastcgi_next_upstream error).
+ */
+static void
+stop_begin(struct worker *w, int recycle)
+{
+	struct kept	*k;
+	int		 i;
+
+	w->stopping = 1;
+	w->stop_deadline_ms = scoreboard_now_ms() + WORKER_STOP_GRACE_MS;
+	listen_set(w, 0);
+	if (recycle) {
+		log_info("recycling after %lu requests", w->served);
+		w->slot->recycled = 1;
+	}
+	w->slot->state = SLOT_STOPPING;	/* the master may start a successor */
+	for (i = 0; i < w->maxkept; i++) {
+		k = &w->kept[i];
+		if (k->fd >= 0 && !k->ready && kept_scan(w, k, 0) ==
+		    CONN_EMPTY)
+			kept_close(w, k);
+	}
+}
+
+/* Milliseconds epoll_wait may sleep: -1 for ever. */
+static int
+wait_ms(const struct worker *w, long long now)
+{
+	long long	 until = -1;
+
+	if (kept_next_ready((struct worker *)w) != NULL)
+		return 0;
+	if (w->stopping)
+		until = w->stop_deadline_ms;
+	else if (!w->listening && w->relisten_ms > 0)
+		until = w->relisten_ms;
+	if (until < 0)
+		return -1;
+	return until <= now ? 0 : (int)(until - now);
+}
+
+static void
+wake_drain(void)
+{
+	char	 buf[64];
+
+	while (read(worker_wake[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+/*
+ * The wait set (SPEC 4): the listening socket and every kept connection
+ * in one epoll set; one request is served at a time, the longest-waiting
+ * first, and the set is polled again between requests, so no connection
+ * starves and none waits behind an idle one.  Returns when stopped.
+ */
+static void
+worker_loop(struct worker *w, unsigned long limit)
+{
+	struct epoll_event	 evs[WORKER_EVENTS];
+	struct kept		*k;
+	long long		 now;
+	uint64_t		 id;
+	int			 n, i, room;
+
+	for (;;) {
+		now = scoreboard_now_ms();
+		if (!w->stopping && worker_stopping)
+			stop_begin(w, 0);
+		else if (!w->stopping && limit != 0 && w->served >= limit)
+			stop_begin(w, 1);
+		if (w->stopping && kept_next_ready(w) == NULL &&
+		    (w->nkept == 0 || now >= w->stop_deadline_ms))
+			break;
+		if (!w->stopping && now >= w->relisten_ms) {
+			room = w->nkept < w->maxkept ||
+			    kept_oldest_idle(w) != NULL;
+			listen_set(w, room);
+		}
+		n = epoll_wait(w->ep, evs, WORKER_EVENTS, wait_ms(w, now));
+		if (n == -1) {
+			if (errno != EINTR)
+				log_fatal("epoll_wait");
+			n = 0;
+		}
+		for (i = 0; i < n; i++) {
+			id = evs[i].data.u64;
+			if (id == EV_WAKE)
+				wake_drain();
+			else if (id == EV_LISTEN) {
+				if (!w->stopping)
+					accept_one(w);
+			} else if (id < (uint64_t)w->maxkept) {
+				k = &w->kept[id];
+				if (k->fd >= 0)
+					(void)kept_scan(w, k, (evs[i].events &
+					    (EPOLLRDHUP | EPOLLHUP |
+					    EPOLLERR)) != 0);
+			}
+		}
+		if ((k = kept_next_ready(w)) != NULL)
+			kept_serve(w, k);
+	}
+}
+
+static void
+wait_set_init(struct worker *w)
+{
+	struct epoll_event	 ev;
+	int			 i;
+
+	w->maxkept = w->config->max_kept_connections;
+	if ((w->kept = calloc((size_t)w->maxkept, sizeof(*w->kept))) == NULL)
+		log_fatal("worker: calloc");
+	for (i = 0; i < w->maxkept; i++)
+		w->kept[i].fd = -1;
+	w->window_size = conn_window(w->config->body_limit);
+	if ((w->window = malloc(w->window_size)) == NULL)
+		log_fatal("worker: malloc");
+	/* what FCGI_GET_VALUES answers: the pool as a whole */
+	w->values.max_reqs = w->deps.scoreboard != NULL ?
+	    w->deps.scoreboard->workers_wanted : 1;
+	w->values.max_conns = w->values.max_reqs * w->maxkept;
+	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		log_fatal("epoll_create1");
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = EV_WAKE;
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, worker_wake[0], &ev) == -1)
+		log_fatal("epoll_ctl: wake-up pipe");
+}
+
+static void
+wait_set_fini(struct worker *w)
+{
+	int	 i;
+
+	for (i = 0; i < w->maxkept; i++)
+		if (w->kept[i].fd >= 0)
+			kept_close(w, &w->kept[i]);
+	close(w->ep);
+	free(w->kept);
+	free(w->window);
+}
+
 /*
  * Serves requests on listen_fd until SIGTERM or max_requests (plus a
  * per-worker stagger so workers do not recycle together), then exits 0.
+ * Signals arrive blocked (the master blocks them across fork) and are
+ * let in once this worker's handlers are in place.
  */
 void
 worker_run(const struct config *cfg, int listen_fd, struct scoreboard *sb,
     struct slot *slot, unsigned long stagger)
 {
 	struct worker	 w;
-	unsigned long	 limit = 0, served = 0;
+	sigset_t	 none;
+	unsigned long	 limit = 0;
 
 	memset(&w, 0, sizeof(w));
 	w.config = cfg;
 	w.slot = slot;
+	w.listen_fd = listen_fd;
 	w.deps.scoreboard = sb;
 	w.arena = arena_new(WORKER_ARENA_CHUNK);
 	if (FCGX_Init() != 0)
@@ -198,32 +589,20 @@ worker_run(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 	if (pipe2(worker_wake, O_NONBLOCK | O_CLOEXEC) == -1)
 		log_fatal("worker: pipe2");
 	signals_init();		/* after FCGX_Init, which sets its own */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (sodium_init() < 0)
 		log_fatalx("sodium_init failed");
-	worker_listen_fd = listen_fd;
-	if (FCGX_InitRequest(&w.req, listen_fd, 0) != 0)
-		log_fatalx("FCGX_InitRequest failed");
 	deps_init(&w);
+	wait_set_init(&w);
 	if (cfg->max_requests > 0)
 		limit = (unsigned long)cfg->max_requests + stagger;
 	slot->state = SLOT_IDLE;
-	while (!worker_stopping && (limit == 0 || served < limit)) {
-		if (!wait_kept(&w.req) || worker_stopping ||
-		    FCGX_Accept_r(&w.req) < 0)
-			break;
-		serve_one(&w, ++served);
-		FCGX_Finish_r(&w.req);
-		arena_reset(w.arena);
-		redis_stats_publish(&w);
-		scoreboard_idle(slot);
-	}
-	FCGX_Finish_r(&w.req);
-	FCGX_Free(&w.req, 1);		/* an idle kept connection too */
-	if (!worker_stopping && limit != 0 && served >= limit) {
-		log_info("recycling after %lu requests", served);
-		slot->recycled = 1;
-	}
-	slot->state = SLOT_STOPPING;	/* the master may start a successor */
+	worker_loop(&w, limit);
+	slot->state = SLOT_STOPPING;
+	wait_set_fini(&w);
 	deps_fini(&w);
+	close(worker_wake[0]);
+	close(worker_wake[1]);
 	exit(0);
 }

@@ -41,6 +41,8 @@
 #define WORKER_EVENTS		64
 #define WORKER_READ_DEADLINE_S	1	/* a read inside a request */
 #define WORKER_STOP_GRACE_MS	1000	/* for requests half arrived */
+#define WORKER_FIRST_MS		1000	/* a new connection's first request */
+#define WORKER_FRESH_MAX	64	/* new connections, beyond the kept */
 #define WORKER_SCRATCH		4096
 #define WORKER_RELISTEN_MS	100	/* after an accept error */
 
@@ -48,8 +50,9 @@
 struct kept {
 	int			 fd;		/* -1: a free entry */
 	int			 ready;		/* a whole request queued */
+	int			 used;		/* has served a request */
 	unsigned long		 ticket;	/* ready order: fairness */
-	long long		 since_ms;	/* last activity */
+	long long		 since_ms;	/* accepted, or last served */
 	struct conn_scan	 scan;
 	FCGX_Request		 req;
 };
@@ -63,7 +66,9 @@ struct worker {
 	int			 ep;		/* the wait set */
 	int			 listening;	/* listen_fd is in it */
 	struct kept		*kept;
-	int			 nkept, maxkept;
+	int			 nkept;		/* open connections */
+	int			 maxkept;	/* max_kept_connections */
+	int			 cap;		/* entries in kept */
 	unsigned long		 tickets;
 	char			*window;	/* conn_scan()'s buffer */
 	size_t			 window_size;
@@ -199,8 +204,9 @@ kept_forget(struct worker *w, struct kept *k)
 }
 
 static void
-kept_close(struct worker *w, struct kept *k)
+kept_close(struct worker *w, struct kept *k, const char *why)
 {
+	log_debug("FastCGI connection %d closed: %s", k->fd, why);
 	conn_close(k->fd);
 	kept_forget(w, k);
 }
@@ -227,31 +233,82 @@ kept_scan(struct worker *w, struct kept *k, int hup)
 		k->ticket = ++w->tickets;
 		break;
 	case CONN_CLOSE:
-		kept_close(w, k);
+		kept_close(w, k, "closed by the peer or malformed");
 		break;
 	case CONN_PARTIAL:
-		k->since_ms = scoreboard_now_ms();
-		break;
 	case CONN_EMPTY:
 		break;
 	}
 	return st;
 }
 
-/* The longest-idle connection without a request queued, or NULL. */
+/*
+ * The longest-idle connection that has served a request and has none
+ * queued, or NULL; *count: how many such connections there are.
+ */
 static struct kept *
-kept_oldest_idle(struct worker *w)
+kept_oldest_idle(struct worker *w, int *count)
 {
 	struct kept	*k, *old = NULL;
-	int		 i;
+	int		 i, n = 0;
 
-	for (i = 0; i < w->maxkept; i++) {
+	for (i = 0; i < w->cap; i++) {
 		k = &w->kept[i];
-		if (k->fd >= 0 && !k->ready &&
-		    (old == NULL || k->since_ms < old->since_ms))
+		if (k->fd < 0 || k->ready || !k->used || k->scan.need > 0)
+			continue;	/* half a request counts as busy */
+		n++;
+		if (old == NULL || k->since_ms < old->since_ms)
 			old = k;
 	}
+	if (count != NULL)
+		*count = n;
 	return old;
+}
+
+/*
+ * Closes the longest-idle kept connections beyond max_kept_connections.
+ * Only connections that have served a request count and are closed: a
+ * request its peer sends on one as it closes failed on a reused
+ * connection, which nginx resends (fastcgi_next_upstream error), while a
+ * new connection may be carrying the peer's first request.
+ */
+static void
+kept_trim(struct worker *w)
+{
+	struct kept	*k;
+	int		 n;
+
+	while ((k = kept_oldest_idle(w, &n)) != NULL && n > w->maxkept) {
+		/* a request may have arrived since it was last looked at */
+		if (kept_scan(w, k, 0) == CONN_EMPTY)
+			kept_close(w, k, "max_kept_connections");
+	}
+}
+
+/*
+ * Closes new connections whose first request has not arrived whole within
+ * WORKER_FIRST_MS (libfcgi waited 2 s for a first byte): a peer that
+ * connects and sends nothing, or stops half-way, holds no more than an
+ * entry for that long.  Returns when the next one falls due, or -1.
+ */
+static long long
+kept_expire(struct worker *w, long long now)
+{
+	struct kept	*k;
+	long long	 due, next = -1;
+	int		 i;
+
+	for (i = 0; i < w->cap; i++) {
+		k = &w->kept[i];
+		if (k->fd < 0 || k->ready || k->used)
+			continue;
+		due = k->since_ms + WORKER_FIRST_MS;
+		if (due <= now)
+			kept_close(w, k, "no whole first request");
+		else if (next == -1 || due < next)
+			next = due;
+	}
+	return next;
 }
 
 /* The ready connection that has waited longest (FIFO), or NULL. */
@@ -261,7 +318,7 @@ kept_next_ready(struct worker *w)
 	struct kept	*k, *next = NULL;
 	int		 i;
 
-	for (i = 0; i < w->maxkept; i++) {
+	for (i = 0; i < w->cap; i++) {
 		k = &w->kept[i];
 		if (k->fd >= 0 && k->ready &&
 		    (next == NULL || k->ticket < next->ticket))
@@ -294,9 +351,8 @@ listen_set(struct worker *w, int on)
 
 /*
  * Accepts one connection without blocking (another worker may have won
- * it) and adds it to the wait set, closing the longest-idle kept
- * connection when max_kept_connections are kept already.  The peer check
- * and TCP_NODELAY are what libfcgi's own accept did.
+ * it) and adds it to the wait set.  The peer check and TCP_NODELAY are
+ * what libfcgi's own accept did.
  */
 static void
 accept_one(struct worker *w)
@@ -334,14 +390,14 @@ accept_one(struct worker *w)
 	tv.tv_sec = WORKER_READ_DEADLINE_S;
 	tv.tv_usec = 0;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (w->nkept >= w->maxkept && (k = kept_oldest_idle(w)) != NULL)
-		kept_close(w, k);
-	for (i = 0; i < w->maxkept; i++)
+	if (w->nkept >= w->cap && (k = kept_oldest_idle(w, NULL)) != NULL)
+		kept_close(w, k, "full");
+	for (i = 0; i < w->cap; i++)
 		if (w->kept[i].fd < 0) {
 			k = &w->kept[i];
 			break;
 		}
-	if (i == w->maxkept) {		/* listen_set() prevents this */
+	if (i == w->cap) {		/* listen_set() prevents this */
 		close(fd);
 		return;
 	}
@@ -382,10 +438,13 @@ kept_serve(struct worker *w, struct kept *k)
 	k->req.detached = 1;
 	if (FCGX_Accept_r(&k->req) < 0) {
 		/* libfcgi refused what it read and closed the connection */
+		log_debug("FastCGI connection %d closed: refused by libfcgi",
+		    k->fd);
 		kept_forget(w, k);
 		return;
 	}
 	keep = k->req.keepConnection;		/* the peer's flag */
+	k->used = 1;
 	serve_one(w, &k->req);
 	if (k->scan.stdin_whole)
 		while (FCGX_GetStr(scratch, sizeof(scratch), k->req.in) > 0)
@@ -401,25 +460,30 @@ kept_serve(struct worker *w, struct kept *k)
 	if (w->stopping)
 		w->slot->state = SLOT_STOPPING;
 	if (k->req.ipcFd == -1) {	/* libfcgi met an error and closed */
+		log_debug("FastCGI connection %d closed: error in the request",
+		    k->fd);
 		kept_forget(w, k);
 		return;
 	}
 	if (!keep) {
-		kept_close(w, k);
+		kept_close(w, k, "not kept");
 		return;
 	}
 	k->since_ms = scoreboard_now_ms();
 	k->scan.need = 0;
 	if (kept_scan(w, k, 0) == CONN_EMPTY && w->stopping)
-		kept_close(w, k);
+		kept_close(w, k, "stopping");
+	else
+		kept_trim(w);
 }
 
 /*
- * Leaves the listening socket and closes the idle connections; requests
- * already queued are still served, and a half-arrived one gets
- * WORKER_STOP_GRACE_MS to complete.  A request the peer sends on a
- * connection closed here fails on a reused connection, which nginx
- * resends elsewhere (fastcgi_next_upstream error).
+ * Leaves the listening socket and closes the idle connections that have
+ * served a request: a request the peer sends on one as it closes failed
+ * on a reused connection, which nginx resends elsewhere
+ * (fastcgi_next_upstream error).  Requests already queued are still
+ * served; a half-arrived one, or a connection just accepted whose first
+ * request may be on its way, gets WORKER_STOP_GRACE_MS.
  */
 static void
 stop_begin(struct worker *w, int recycle)
@@ -435,29 +499,28 @@ stop_begin(struct worker *w, int recycle)
 		w->slot->recycled = 1;
 	}
 	w->slot->state = SLOT_STOPPING;	/* the master may start a successor */
-	for (i = 0; i < w->maxkept; i++) {
+	for (i = 0; i < w->cap; i++) {
 		k = &w->kept[i];
 		if (k->fd >= 0 && !k->ready && kept_scan(w, k, 0) ==
-		    CONN_EMPTY)
-			kept_close(w, k);
+		    CONN_EMPTY && k->used)
+			kept_close(w, k, "stopping");
 	}
 }
 
-/* Milliseconds epoll_wait may sleep: -1 for ever. */
+/* Milliseconds epoll_wait may sleep, until due (-1: nothing due). */
 static int
-wait_ms(const struct worker *w, long long now)
+wait_ms(struct worker *w, long long now, long long due)
 {
-	long long	 until = -1;
-
-	if (kept_next_ready((struct worker *)w) != NULL)
+	if (kept_next_ready(w) != NULL)
 		return 0;
-	if (w->stopping)
-		until = w->stop_deadline_ms;
-	else if (!w->listening && w->relisten_ms > 0)
-		until = w->relisten_ms;
-	if (until < 0)
+	if (w->stopping && (due == -1 || w->stop_deadline_ms < due))
+		due = w->stop_deadline_ms;
+	if (!w->stopping && !w->listening && w->relisten_ms > now &&
+	    (due == -1 || w->relisten_ms < due))
+		due = w->relisten_ms;
+	if (due == -1)
 		return -1;
-	return until <= now ? 0 : (int)(until - now);
+	return due <= now ? 0 : (int)(due - now);
 }
 
 static void
@@ -480,7 +543,7 @@ worker_loop(struct worker *w, unsigned long limit)
 {
 	struct epoll_event	 evs[WORKER_EVENTS];
 	struct kept		*k;
-	long long		 now;
+	long long		 now, due;
 	uint64_t		 id;
 	int			 n, i, room;
 
@@ -493,12 +556,15 @@ worker_loop(struct worker *w, unsigned long limit)
 		if (w->stopping && kept_next_ready(w) == NULL &&
 		    (w->nkept == 0 || now >= w->stop_deadline_ms))
 			break;
+		due = kept_expire(w, now);
 		if (!w->stopping && now >= w->relisten_ms) {
-			room = w->nkept < w->maxkept ||
-			    kept_oldest_idle(w) != NULL;
+			room = w->nkept < w->cap ||
+			    kept_oldest_idle(w, NULL) != NULL;
 			listen_set(w, room);
+			if (!room)	/* look again when one may be due */
+				w->relisten_ms = now + WORKER_RELISTEN_MS;
 		}
-		n = epoll_wait(w->ep, evs, WORKER_EVENTS, wait_ms(w, now));
+		n = epoll_wait(w->ep, evs, WORKER_EVENTS, wait_ms(w, now, due));
 		if (n == -1) {
 			if (errno != EINTR)
 				log_fatal("epoll_wait");
@@ -511,7 +577,7 @@ worker_loop(struct worker *w, unsigned long limit)
 			else if (id == EV_LISTEN) {
 				if (!w->stopping)
 					accept_one(w);
-			} else if (id < (uint64_t)w->maxkept) {
+			} else if (id < (uint64_t)w->cap) {
 				k = &w->kept[id];
 				if (k->fd >= 0)
 					(void)kept_scan(w, k, (evs[i].events &
@@ -531,9 +597,10 @@ wait_set_init(struct worker *w)
 	int			 i;
 
 	w->maxkept = w->config->max_kept_connections;
-	if ((w->kept = calloc((size_t)w->maxkept, sizeof(*w->kept))) == NULL)
+	w->cap = w->maxkept + WORKER_FRESH_MAX;
+	if ((w->kept = calloc((size_t)w->cap, sizeof(*w->kept))) == NULL)
 		log_fatal("worker: calloc");
-	for (i = 0; i < w->maxkept; i++)
+	for (i = 0; i < w->cap; i++)
 		w->kept[i].fd = -1;
 	w->window_size = conn_window(w->config->body_limit);
 	if ((w->window = malloc(w->window_size)) == NULL)
@@ -541,7 +608,7 @@ wait_set_init(struct worker *w)
 	/* what FCGI_GET_VALUES answers: the pool as a whole */
 	w->values.max_reqs = w->deps.scoreboard != NULL ?
 	    w->deps.scoreboard->workers_wanted : 1;
-	w->values.max_conns = w->values.max_reqs * w->maxkept;
+	w->values.max_conns = w->values.max_reqs * w->cap;
 	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		log_fatal("epoll_create1");
 	memset(&ev, 0, sizeof(ev));
@@ -556,9 +623,9 @@ wait_set_fini(struct worker *w)
 {
 	int	 i;
 
-	for (i = 0; i < w->maxkept; i++)
+	for (i = 0; i < w->cap; i++)
 		if (w->kept[i].fd >= 0)
-			kept_close(w, &w->kept[i]);
+			kept_close(w, &w->kept[i], "exit");
 	close(w->ep);
 	free(w->kept);
 	free(w->window);

@@ -92,11 +92,16 @@ setup_one(void)
 	start(1, 2, 8, 0, cheap_env);
 }
 
-/* 2 workers, nginx 1 worker x keepalive 4. */
+/*
+ * 2 workers, nginx 1 worker x keepalive 8, as many as the load below
+ * keeps in flight: its requests travel on kept connections, which nginx
+ * resends a request on when the pool closes them (a worker killed, or
+ * retiring).
+ */
 static void
 setup_two(void)
 {
-	start(2, 1, 4, 0, cheap_env);
+	start(2, 1, 8, 0, cheap_env);
 }
 
 /* 1 worker keeping at most 2 connections, nginx keeping 8. */
@@ -106,7 +111,8 @@ setup_kept2(void)
 	start(1, 1, 8, 0, kept2_env);
 }
 
-/* 2 workers in a process group of their own, for kill -- -PGID. */
+/* 2 workers in a process group of their own, for kill -- -PGID; nginx
+   keeps 4 connections. */
 static void
 setup_group(void)
 {

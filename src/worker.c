@@ -45,6 +45,9 @@
 #define WORKER_FRESH_MAX	64	/* new connections, beyond the kept */
 #define WORKER_SCRATCH		4096
 #define WORKER_RELISTEN_MS	100	/* after an accept error */
+#define WORKER_BALANCE_MS	20	/* a worker leaving accepts to others
+					   looks again after this */
+#define WORKER_BALANCE_SLACK	2	/* connections more than another */
 
 /* A FastCGI connection the worker keeps, in its wait set. */
 struct kept {
@@ -417,6 +420,14 @@ accept_one(struct worker *w)
 	}
 	w->nkept++;
 	kept_publish(w);
+	/*
+	 * To the back of the listening socket's queue of waiting workers:
+	 * EPOLLEXCLUSIVE wakes the first idle one, which would otherwise
+	 * take every new connection while the others hold none, and keep
+	 * serving all of them once they are kept.
+	 */
+	listen_set(w, 0);
+	listen_set(w, 1);
 	(void)kept_scan(w, k, 0);
 }
 
@@ -507,6 +518,33 @@ stop_begin(struct worker *w, int recycle)
 	}
 }
 
+/*
+ * 1 when another worker is idle and keeps fewer connections than this one
+ * by more than WORKER_BALANCE_SLACK: new connections are better left to
+ * it.  nginx reuses the connections it keeps, so a worker that took most
+ * of them would serve most requests while the others wait for none.
+ */
+static int
+others_lighter(const struct worker *w)
+{
+	const struct scoreboard	*sb = w->deps.scoreboard;
+	const struct slot	*s;
+	int			 i;
+
+	if (sb == NULL)
+		return 0;
+	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
+		s = &sb->slots[i];
+		if (s == w->slot || s->pid == 0)
+			continue;
+		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) ==
+		    SLOT_IDLE && s->kept_connections + WORKER_BALANCE_SLACK <
+		    w->nkept)
+			return 1;
+	}
+	return 0;
+}
+
 /* Milliseconds epoll_wait may sleep, until due (-1: nothing due). */
 static int
 wait_ms(struct worker *w, long long now, long long due)
@@ -560,9 +598,13 @@ worker_loop(struct worker *w, unsigned long limit)
 		if (!w->stopping && now >= w->relisten_ms) {
 			room = w->nkept < w->cap ||
 			    kept_oldest_idle(w, NULL) != NULL;
-			listen_set(w, room);
 			if (!room)	/* look again when one may be due */
 				w->relisten_ms = now + WORKER_RELISTEN_MS;
+			else if (others_lighter(w)) {
+				room = 0;
+				w->relisten_ms = now + WORKER_BALANCE_MS;
+			}
+			listen_set(w, room);
 		}
 		n = epoll_wait(w->ep, evs, WORKER_EVENTS, wait_ms(w, now, due));
 		if (n == -1) {

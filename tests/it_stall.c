@@ -238,7 +238,7 @@ kept_connections(int *max_one)
 	return sum;
 }
 
-START_TEST(one_worker_answers_32_concurrent_clients_behind_16_kept_connections)
+START_TEST(one_worker_answers_32_concurrent_clients_behind_16_kept_conns)
 {
 	struct user	 u;
 	int		 round, max_one;
@@ -516,7 +516,7 @@ START_TEST(a_direct_fastcgi_client_is_answered_while_nginx_keeps_connections)
 
 	nginx_keeps_connections();
 	fd = direct_connect();
-	for (i = 1; i <= 3; i++) {	/* one kept connection, three requests */
+	for (i = 1; i <= 3; i++) {	/* one connection, three requests */
 		ck_assert_int_eq(direct_request(fd, i, 1, "GET", "/health",
 		    NULL, &r), 0);
 		ck_assert_msg(r.status == 200, "GET /health: %d %s", r.status,
@@ -780,7 +780,7 @@ suite(void)
 	tcase_add_unchecked_fixture(one, setup_one, teardown);
 	tcase_set_timeout(one, TIMEOUT_S);
 	tcase_add_test(one,
-	    one_worker_answers_32_concurrent_clients_behind_16_kept_connections);
+	    one_worker_answers_32_concurrent_clients_behind_16_kept_conns);
 	tcase_add_test(one,
 	    a_direct_fastcgi_client_is_answered_while_nginx_keeps_connections);
 	tcase_add_test(one,

@@ -30,6 +30,7 @@ const struct route handle_status_routes[] = {
 struct pool_totals {
 	unsigned long	 accepted;
 	int		 busy, idle, starting, stopping, live;
+	long		 kept;		/* FastCGI connections open */
 };
 
 static const char *
@@ -58,6 +59,7 @@ totals(const struct scoreboard *sb, struct pool_totals *t)
 			continue;
 		t->live++;
 		t->accepted += s->requests;
+		t->kept += s->kept_connections;
 		switch (s->state) {
 		case SLOT_BUSY: t->busy++; t->accepted++; break;
 		case SLOT_IDLE: t->idle++; break;
@@ -113,6 +115,7 @@ status_json(struct ctx *ctx, const struct scoreboard *sb)
 	jsonh_add_int(pool, "workers", t.live);
 	jsonh_add_int(pool, "active_workers", t.busy);
 	jsonh_add_int(pool, "idle_workers", t.idle);
+	jsonh_add_int(pool, "kept_connections", t.kept);
 	jsonh_add(pool, "crash_loop", json_object_new_boolean(sb->crash_loop));
 	exits = jsonh_object();
 	for (i = 0; i < EXIT_CAUSES; i++)

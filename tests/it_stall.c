@@ -209,7 +209,10 @@ concurrent_me(const char *token, int n)
 	return ok;
 }
 
-/* The "kept_connections" of every worker in GET /status, summed. */
+/*
+ * The "kept_connections" of every worker in GET /status, summed; the
+ * largest in *max_one.
+ */
 static int
 kept_connections(int *max_one)
 {
@@ -223,6 +226,9 @@ kept_connections(int *max_one)
 	    &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_ptr_nonnull(o = http_json(&r));
+	ck_assert(json_object_object_get_ex(o, "pool", &w));
+	ck_assert_msg(json_object_object_get_ex(w, "kept_connections", &v),
+	    "no pool.kept_connections in /status");
 	ck_assert(json_object_object_get_ex(o, "workers", &workers));
 	for (i = 0; i < json_object_array_length(workers); i++) {
 		w = json_object_array_get_idx(workers, i);
@@ -414,7 +420,7 @@ reload_the_pool(void)
 
 /* Rounds of load with act in the middle one; every request answered. */
 static void
-load_with(void (*act)(void))
+load_with(void (*act)(void), const char *what)
 {
 	struct tally	 t;
 	struct user	 u;
@@ -427,6 +433,8 @@ load_with(void (*act)(void))
 	ck_assert_int_eq(stack_wait_workers(st, 2, WHOLE_MS), 2);
 	for (round = 0; round < LOAD_ROUNDS / 4; round++)
 		load_round(u.access, &t, NULL);
+	fprintf(stderr, "it_stall: %s under load at 2 workers: %d requests, "
+	    "%d failed\n", what, t.sent, t.sent - t.ok);
 	ck_assert_msg(t.ok == t.sent, "%d of %d requests failed; first: %s",
 	    t.sent - t.ok, t.sent, t.first_bad);
 }
@@ -435,7 +443,7 @@ START_TEST(a_worker_killed_under_load_fails_no_request)
 {
 	long	 from = stack_log_size(st);
 
-	load_with(kill_a_worker);
+	load_with(kill_a_worker, "a worker SIGKILLed");
 	ck_assert_int_eq(stack_log_count(st, from, "(crashed)"), 1);
 }
 END_TEST
@@ -458,7 +466,7 @@ START_TEST(a_reload_under_load_fails_no_request)
 {
 	long	 from = stack_log_size(st);
 
-	load_with(reload_the_pool);
+	load_with(reload_the_pool, "SIGHUP");
 	ck_assert_msg(log_shows(from, "reload done", WHOLE_MS),
 	    "the reload did not finish");
 }

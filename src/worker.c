@@ -40,8 +40,10 @@
 #define WORKER_ARENA_CHUNK	(64 * 1024)
 #define WORKER_EVENTS		64
 #define WORKER_READ_DEADLINE_S	1	/* a read inside a request */
+#define WORKER_WRITE_DEADLINE_S	2	/* a write the peer does not read */
 #define WORKER_STOP_GRACE_MS	1000	/* for requests half arrived */
-#define WORKER_FIRST_MS		1000	/* a new connection's first request */
+#define WORKER_ARRIVAL_MS	1000	/* a new connection's first request,
+					   or a request begun, arrives whole */
 #define WORKER_FRESH_MAX	64	/* new connections, beyond the kept */
 #define WORKER_SCRATCH		4096
 #define WORKER_RELISTEN_MS	100	/* after an accept error */
@@ -56,6 +58,7 @@ struct kept {
 	int			 used;		/* has served a request */
 	unsigned long		 ticket;	/* ready order: fairness */
 	long long		 since_ms;	/* accepted, or last served */
+	long long		 partial_ms;	/* a request begun; 0: none */
 	struct conn_scan	 scan;
 	FCGX_Request		 req;
 };
@@ -234,12 +237,17 @@ kept_scan(struct worker *w, struct kept *k, int hup)
 	case CONN_REQUEST:
 		k->ready = 1;
 		k->ticket = ++w->tickets;
+		k->partial_ms = 0;
 		break;
 	case CONN_CLOSE:
 		kept_close(w, k, "closed by the peer or malformed");
 		break;
 	case CONN_PARTIAL:
+		if (k->partial_ms == 0)
+			k->partial_ms = scoreboard_now_ms();
+		break;
 	case CONN_EMPTY:
+		k->partial_ms = 0;
 		break;
 	}
 	return st;
@@ -289,10 +297,12 @@ kept_trim(struct worker *w)
 }
 
 /*
- * Closes new connections whose first request has not arrived whole within
- * WORKER_FIRST_MS (libfcgi waited 2 s for a first byte): a peer that
- * connects and sends nothing, or stops half-way, holds no more than an
- * entry for that long.  Returns when the next one falls due, or -1.
+ * Closes the connections whose first request has not arrived whole within
+ * WORKER_ARRIVAL_MS of the accept (libfcgi waited 2 s for a first byte),
+ * and those holding a request begun that long ago and still not whole: a
+ * peer that connects and sends nothing, or stops half-way, holds no more
+ * than an entry for that long, and never the worker.  Returns when the
+ * next one falls due, or -1.
  */
 static long long
 kept_expire(struct worker *w, long long now)
@@ -303,11 +313,16 @@ kept_expire(struct worker *w, long long now)
 
 	for (i = 0; i < w->cap; i++) {
 		k = &w->kept[i];
-		if (k->fd < 0 || k->ready || k->used)
+		if (k->fd < 0 || k->ready)
 			continue;
-		due = k->since_ms + WORKER_FIRST_MS;
+		if (!k->used)
+			due = k->since_ms + WORKER_ARRIVAL_MS;
+		else if (k->partial_ms != 0)
+			due = k->partial_ms + WORKER_ARRIVAL_MS;
+		else
+			continue;	/* idle between requests */
 		if (due <= now)
-			kept_close(w, k, "no whole first request");
+			kept_close(w, k, "request not whole in time");
 		else if (next == -1 || due < next)
 			next = due;
 	}
@@ -393,6 +408,9 @@ accept_one(struct worker *w)
 	tv.tv_sec = WORKER_READ_DEADLINE_S;
 	tv.tv_usec = 0;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* and one that sends requests without reading the answers */
+	tv.tv_sec = WORKER_WRITE_DEADLINE_S;
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (w->nkept >= w->cap && (k = kept_oldest_idle(w, NULL)) != NULL)
 		kept_close(w, k, "full");
 	for (i = 0; i < w->cap; i++)

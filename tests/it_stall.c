@@ -697,10 +697,39 @@ START_TEST(silent_and_half_sent_peers_do_not_take_the_worker_out_of_service)
 	    0);
 	ck_assert_int_eq(r.status, 200);
 	close(fd);
+	/* the pool closes them, having kept only an entry for each */
+	ck_assert_msg(fcgi_closed(silent, ANSWER_MS), "silent peer kept");
+	ck_assert_msg(fcgi_closed(half, ANSWER_MS), "half record kept");
+	ck_assert_msg(fcgi_closed(short_body, ANSWER_MS), "half stdin kept");
 	close(silent);
 	close(half);
 	close(short_body);
 	ck_assert_int_eq(concurrent_me(u.access, LOAD_BATCH), LOAD_BATCH);
+}
+END_TEST
+
+START_TEST(a_kept_connection_that_stops_mid_request_is_closed)
+{
+	unsigned char		 buf[REQ_MAX];
+	const char		*params[] = { "REQUEST_METHOD=GET",
+	    "DOCUMENT_URI=/health", NULL };
+	struct fcgi_reply	 r;
+	size_t			 len;
+	int			 fd, other;
+
+	fd = direct_connect();
+	ck_assert_int_eq(direct_request(fd, 1, 1, "GET", "/health", NULL, &r),
+	    0);
+	ck_assert_int_eq(r.status, 200);
+	len = fcgi_request(buf, sizeof(buf), 2, 1, params, NULL, 0, 1);
+	ck_assert_int_eq(fcgi_write(fd, buf, len - 4), 0);
+	other = direct_connect();
+	ck_assert_int_eq(direct_request(other, 1, 1, "GET", "/health", NULL,
+	    &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_msg(fcgi_closed(fd, ANSWER_MS), "half request kept");
+	close(fd);
+	close(other);
 }
 END_TEST
 
@@ -799,6 +828,7 @@ suite(void)
 	tcase_add_test(one, a_malformed_record_closes_that_connection_only);
 	tcase_add_test(one,
 	    silent_and_half_sent_peers_do_not_take_the_worker_out_of_service);
+	tcase_add_test(one, a_kept_connection_that_stops_mid_request_is_closed);
 	suite_add_tcase(s, one);
 
 	tcase_add_unchecked_fixture(two, setup_two, teardown);

@@ -82,7 +82,10 @@ struct worker {
 	unsigned long		 served;
 	int			 stopping;
 	long long		 stop_deadline_ms;
-	long long		 relisten_ms;	/* after an accept error */
+	long long		 relisten_ms;	/* look at listening again */
+	long long		 balance_ms;	/* look at the others again */
+	int			 balance_nkept;	/* nkept when last looked */
+	int			 defer;		/* leave accepts to others */
 };
 
 /* epoll data of the two fds that are not connections */
@@ -616,11 +619,18 @@ worker_loop(struct worker *w, unsigned long limit)
 		if (!w->stopping && now >= w->relisten_ms) {
 			room = w->nkept < w->cap ||
 			    kept_oldest_idle(w, NULL) != NULL;
+			/* the scoreboard, read at most every 20 ms */
+			if (now >= w->balance_ms ||
+			    w->nkept != w->balance_nkept) {
+				w->defer = others_lighter(w);
+				w->balance_ms = now + WORKER_BALANCE_MS;
+				w->balance_nkept = w->nkept;
+			}
 			if (!room)	/* look again when one may be due */
 				w->relisten_ms = now + WORKER_RELISTEN_MS;
-			else if (others_lighter(w)) {
+			else if (w->defer) {
 				room = 0;
-				w->relisten_ms = now + WORKER_BALANCE_MS;
+				w->relisten_ms = w->balance_ms;
 			}
 			listen_set(w, room);
 		}

@@ -353,6 +353,7 @@ static void
 listen_set(struct worker *w, int on)
 {
 	struct epoll_event	 ev;
+	int			 rc;
 
 	if (on == w->listening)
 		return;
@@ -361,8 +362,15 @@ listen_set(struct worker *w, int on)
 		/* one waiting worker woken per connection, not all */
 		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
 		ev.data.u64 = EV_LISTEN;
-		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->listen_fd, &ev) == -1) {
+		rc = epoll_ctl(w->ep, EPOLL_CTL_ADD, w->listen_fd, &ev);
+		if (rc == -1 && errno == EINVAL) {	/* before Linux 4.5 */
+			ev.events = EPOLLIN;
+			rc = epoll_ctl(w->ep, EPOLL_CTL_ADD, w->listen_fd, &ev);
+		}
+		if (rc == -1) {
 			log_warn("epoll_ctl: listening socket");
+			w->relisten_ms = scoreboard_now_ms() +
+			    WORKER_RELISTEN_MS;
 			return;
 		}
 	} else

@@ -742,6 +742,8 @@ worker_run(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 	wait_set_init(&w);
 	if (cfg->max_requests > 0)
 		limit = (unsigned long)cfg->max_requests + stagger;
+	listen_set(&w, 1);	/* accepting before it says so: a reload
+				   retires an old worker on that word */
 	slot->state = SLOT_IDLE;
 	worker_loop(&w, limit);
 	slot->state = SLOT_STOPPING;

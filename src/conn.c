@@ -194,22 +194,23 @@ queued(int fd)
 
 /*
  * Looks at what fd's receive queue holds, through buf of size bytes
- * (conn_window()), answering and consuming management records at its
- * head, and says whether a whole request is there: begin-request, every
- * params record up to the empty one, and stdin up to its empty record
- * (sc->stdin_whole) or at least to the end of the window.  A request that
- * does not fit its params in the window, or any record libfcgi would
- * refuse, is CONN_CLOSE.  Between scans, sc->need saves rescanning until
- * more has arrived.
+ * (conn_window(body_limit)), answering and consuming management records
+ * at its head, and says whether a whole request is there: begin-request,
+ * every params record up to the empty one, and stdin up to its empty
+ * record (sc->stdin_whole), or at least more than body_limit bytes of it
+ * (the handler answers 413 having read no more than that) or up to the
+ * end of the window.  A request that does not fit its params in the
+ * window, or any record libfcgi would refuse, is CONN_CLOSE.  Between
+ * scans, sc->need saves rescanning until more has arrived.
  */
 enum conn_state
-conn_scan(int fd, char *buf, size_t size, const struct conn_values *v,
-    struct conn_scan *sc)
+conn_scan(int fd, char *buf, size_t size, size_t body_limit,
+    const struct conn_values *v, struct conn_scan *sc)
 {
 	const unsigned char	*b = (const unsigned char *)buf;
 	struct record		 r;
 	ssize_t			 avail, got;
-	size_t			 len, off, need;
+	size_t			 len, off, need, body = 0;
 	int			 id = 0, params_done = 0;
 
 again:
@@ -229,6 +230,11 @@ again:
 	for (off = 0;; off = r.end) {
 		if (len - off < CONN_HEADER || (record_header(b, off, &r) ==
 		    0 && r.end > len)) {
+			/* stdin over the limit: enough for a 413 */
+			if (params_done && len - off > CONN_HEADER &&
+			    r.type == FCGI_STDIN && r.id == id &&
+			    body + (len - off - CONN_HEADER) > body_limit)
+				break;
 			need = len - off < CONN_HEADER ? off + CONN_HEADER :
 			    r.end;
 			if (need <= size) {
@@ -245,7 +251,7 @@ again:
 			return CONN_CLOSE;
 		if (id == 0 && r.id == FCGI_NULL_REQUEST_ID) {
 			/* a management record before any request */
-			if (manage(fd, &r, b + CONN_HEADER, v) == -1 ||
+			if (manage(fd, &r, b + off + CONN_HEADER, v) == -1 ||
 			    recv(fd, buf, r.end, MSG_DONTWAIT) !=
 			    (ssize_t)r.end)
 				return CONN_CLOSE;
@@ -274,6 +280,8 @@ again:
 				sc->stdin_whole = 1;
 				break;
 			}
+			if ((body += r.clen) > body_limit)
+				break;
 		} else if (r.type != FCGI_DATA)
 			return CONN_CLOSE;	/* libfcgi: protocol error */
 	}

@@ -38,8 +38,8 @@ struct conn_scan {
 };
 
 size_t		 conn_window(size_t);
-enum conn_state	 conn_scan(int, char *, size_t, const struct conn_values *,
-		    struct conn_scan *);
+enum conn_state	 conn_scan(int, char *, size_t, size_t,
+		    const struct conn_values *, struct conn_scan *);
 void		 conn_close(int);
 int		 conn_addr_allowed(const struct sockaddr *, const char *);
 

@@ -232,8 +232,8 @@ kept_scan(struct worker *w, struct kept *k, int hup)
 
 	if (k->fd < 0 || k->ready)
 		return CONN_REQUEST;
-	st = conn_scan(k->fd, w->window, w->window_size, &w->values,
-	    &k->scan);
+	st = conn_scan(k->fd, w->window, w->window_size,
+	    w->config->body_limit, &w->values, &k->scan);
 	if (st == CONN_PARTIAL && hup)
 		st = CONN_CLOSE;
 	switch (st) {

@@ -52,7 +52,7 @@ teardown(void)
 static enum conn_state
 scan(struct conn_scan *sc)
 {
-	return conn_scan(fds[0], window, window_size, &values, sc);
+	return conn_scan(fds[0], window, window_size, BODY_LIMIT, &values, sc);
 }
 
 static void
@@ -116,8 +116,30 @@ START_TEST(a_body_beyond_the_window_is_handed_over_without_its_end)
 	ck_assert_uint_gt(len, 0);
 	peer_sends(req, len);
 	sc.need = 0;
-	ck_assert_int_eq(conn_scan(fds[0], window, 40000, &values, &sc),
+	ck_assert_int_eq(conn_scan(fds[0], window, 40000, BODY_LIMIT, &values,
+	    &sc),
 	    CONN_REQUEST);
+	ck_assert_int_eq(sc.stdin_whole, 0);
+	free(body);
+	free(req);
+}
+END_TEST
+
+START_TEST(stdin_over_the_body_limit_is_enough_to_hand_over)
+{
+	unsigned char		*req;
+	char			*body;
+	struct conn_scan	 sc = { 0, 0 };
+	size_t			 len;
+
+	/* 100 KiB of a body whose end never comes: the handler says 413 */
+	ck_assert_ptr_nonnull(req = malloc(2 * REQ_MAX));
+	ck_assert_ptr_nonnull(body = calloc(1, 100 * 1024));
+	len = fcgi_request(req, 2 * REQ_MAX, 1, 1, params, body, 100 * 1024,
+	    0);
+	ck_assert_uint_gt(len, 0);
+	peer_sends(req, len - 1000);	/* and stop inside a record */
+	ck_assert_int_eq(scan(&sc), CONN_REQUEST);
 	ck_assert_int_eq(sc.stdin_whole, 0);
 	free(body);
 	free(req);
@@ -142,8 +164,8 @@ START_TEST(params_beyond_the_window_close_the_connection)
 	ck_assert_uint_gt(n, 0);
 	len += n;
 	peer_sends(req, len);
-	ck_assert_int_eq(conn_scan(fds[0], window, CONN_RECORD_MAX, &values,
-	    &sc), CONN_CLOSE);
+	ck_assert_int_eq(conn_scan(fds[0], window, CONN_RECORD_MAX, BODY_LIMIT,
+	    &values, &sc), CONN_CLOSE);
 	free(big);
 }
 END_TEST
@@ -293,6 +315,8 @@ suite(void)
 	    a_request_is_whole_only_once_its_stdin_has_ended);
 	tcase_add_test(scanning,
 	    a_body_beyond_the_window_is_handed_over_without_its_end);
+	tcase_add_test(scanning,
+	    stdin_over_the_body_limit_is_enough_to_hand_over);
 	tcase_add_test(scanning, params_beyond_the_window_close_the_connection);
 	tcase_add_test(scanning,
 	    a_record_of_another_version_closes_the_connection);

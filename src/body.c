@@ -576,11 +576,61 @@ multipart_parse(struct arena *a, const char *data, size_t len,
 	}
 }
 
+static int
+hex4(const char *p, const char *end, unsigned *v)
+{
+	int	 i, h;
+
+	*v = 0;
+	if (end - p < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		if ((h = hexval((unsigned char)p[i])) == -1)
+			return -1;
+		*v = *v << 4 | (unsigned)h;
+	}
+	return 0;
+}
+
+/*
+ * 1 when the JSON string text [p, end) (between its quotes, escapes as
+ * sent) holds a \u escape of a surrogate that is not one half of a high
+ * then low pair, else 0.  json-c 0.16 turns such an escape into U+FFFD
+ * even in strict mode (PITFALLS json-c), so the value would not be what
+ * the client sent: refused like invalid UTF-8 (issue 8.7).
+ */
+static int
+json_lone_surrogate(const char *p, const char *end)
+{
+	unsigned	 hi, lo;
+
+	while (p < end) {
+		if (*p++ != '\\' || p == end)
+			continue;
+		if (*p++ != 'u')
+			continue;
+		if (hex4(p, end, &hi) == -1)
+			return 1;	/* json-c refuses it first */
+		p += 4;
+		if (hi < 0xd800 || hi > 0xdfff)
+			continue;
+		if (hi >= 0xdc00)
+			return 1;	/* a low half first */
+		if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+		    hex4(p + 2, end, &lo) == -1 || lo < 0xdc00 || lo > 0xdfff)
+			return 1;	/* a high half alone */
+		p += 6;
+	}
+	return 0;
+}
+
 /*
  * The next member name of the top-level object, as a span of JSON text
  * quotes included; 1 when found, 0 at the end, -2 on a single quote
  * outside a string (json-c 0.16 takes 'keys' even in strict mode: found by
- * fuzzing), -1 on other text json-c should not have accepted.  Only run
+ * fuzzing), -3 on a lone surrogate escape in a key, -4 in a value of the
+ * member last found (json_lone_surrogate()), -1 on other text json-c
+ * should not have accepted.  Only run
  * over text that json-c parsed in strict mode (no comments), where strings
  * and brackets are all the structure there is.  json-c keeps the last of duplicate keys and cuts a
  * key at "\u0000", so the parsed object cannot show either.
@@ -602,6 +652,9 @@ jscan_next_key(struct jscan *s, struct span *key)
 			}
 			if (s->pos++ >= s->len)
 				return -1;
+			if (json_lone_surrogate(s->data + start + 1,
+			    s->data + s->pos - 1))
+				return s->depth == 1 && s->want_key ? -3 : -4;
 			if (s->depth == 1 && s->want_key) {
 				s->want_key = 0;
 				key->p = s->data + start;
@@ -722,6 +775,11 @@ jsonobj_parse(struct arena *a, const char *data, size_t len, struct body *out)
 	}
 	if (r == -2) {
 		body_fail(out, NULL, E_JSON);
+		goto fail;
+	}
+	if (r == -3 || r == -4) {
+		body_fail(out, r == -4 && out->nfields > 0 ?
+		    out->fields[out->nfields - 1].name : NULL, E_UNICODE);
 		goto fail;
 	}
 	if (r != 0 || key != NULL ||

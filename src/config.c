@@ -73,6 +73,8 @@ static const struct config_key config_keys[] = {
 	    1, 600000 },
 	{ "redis_key_prefix",		T_STR,	STR(redis_prefix), 0, 0 },
 	{ "redis_required",		T_BOOL,	OFF(redis_required), 0, 0, 1 },
+	{ "redis_client_cache",		T_BOOL,	OFF(redis_client_cache), 0,
+	    0, 1 },
 	{ "redis_test_enabled",		T_BOOL,	OFF(redis_test_enabled), 0,
 	    0, 1 },
 	{ "database",			T_PATH,	STR(database), 0, 0 },

@@ -50,6 +50,7 @@ struct config {
 	struct rconn_config redis;
 	char		 redis_prefix[64];
 	int		 redis_required;
+	int		 redis_client_cache;	/* session_cache.h */
 	int		 redis_test_enabled;
 
 	/* users */

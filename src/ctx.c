@@ -13,6 +13,8 @@
 #include "body.h"
 #include "config.h"
 #include "ctx.h"
+
+#define CTX_BODY_FIRST_READ	1024	/* bytes read before sizing a body */
 #include "log.h"
 #include "rconn.h"
 
@@ -66,20 +68,38 @@ ctx_param(const struct ctx *ctx, const char *name)
 }
 
 /*
+ * Looks query parameter name up: 1 with *value (decoded, "" for a bare
+ * name, in the arena), 0 when absent, -1 when the query is not valid
+ * urlencoded UTF-8 or names a parameter twice (the body parser's rules: a
+ * query is the same format), so that a caller can tell "absent" from
+ * "unreadable" (issue 13.4).  *value is NULL unless 1.
+ */
+int
+ctx_query_lookup(struct ctx *ctx, const char *name, const char **value)
+{
+	struct body	 b;
+
+	*value = NULL;
+	if (ctx->query[0] == '\0')
+		return 0;
+	if (body_parse(ctx->arena, "application/x-www-form-urlencoded",
+	    ctx->query, strlen(ctx->query), &b) != BODY_OK)
+		return -1;
+	*value = body_get(&b, name);
+	return *value != NULL;
+}
+
+/*
  * The decoded value of query parameter name ("" for a bare name), or NULL
- * when absent or when the query is not valid urlencoded UTF-8 (the body
- * parser's rules: a query is the same format).  Lives in the arena.
+ * when absent or when the query does not parse (ctx_query_lookup()).
+ * Lives in the arena.
  */
 const char *
 ctx_query_get(struct ctx *ctx, const char *name)
 {
-	struct body	 b;
+	const char	*v;
 
-	if (ctx->query[0] == '\0' || body_parse(ctx->arena,
-	    "application/x-www-form-urlencoded", ctx->query,
-	    strlen(ctx->query), &b) != BODY_OK)
-		return NULL;
-	return body_get(&b, name);
+	return ctx_query_lookup(ctx, name, &v) == 1 ? v : NULL;
 }
 
 /*
@@ -88,6 +108,40 @@ ctx_query_get(struct ctx *ctx, const char *name)
  * HTTP status to answer: 413 when the body is over the limit, 400 when it
  * is shorter than its CONTENT_LENGTH or the length is not a number.
  */
+/*
+ * A body without CONTENT_LENGTH (a FastCGI client other than nginx, which
+ * always sends one): read until the stream ends, never more than limit + 1
+ * bytes, so an oversized one is a 413 too.  A small first read keeps a
+ * body-less POST from reserving the whole limit.
+ */
+static int
+ctx_read_unsized(struct ctx *ctx, size_t limit, const char **data,
+    size_t *len)
+{
+	char	 first[CTX_BODY_FIRST_READ], *buf;
+	int	 n, m;
+
+	if ((n = FCGX_GetStr(first, sizeof(first), ctx->req->in)) < 0)
+		return 400;
+	if ((size_t)n > limit)
+		return 413;
+	buf = arena_alloc(ctx->arena, (size_t)n < sizeof(first) ?
+	    (size_t)n + 1 : limit + 2);
+	memcpy(buf, first, (size_t)n);
+	if ((size_t)n == sizeof(first)) {
+		if ((m = FCGX_GetStr(buf + n, (int)(limit + 1 - (size_t)n),
+		    ctx->req->in)) < 0)
+			return 400;
+		n += m;
+		if ((size_t)n > limit)
+			return 413;
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = (size_t)n;
+	return 0;
+}
+
 int
 ctx_read_body(struct ctx *ctx, const char **data, size_t *len)
 {
@@ -107,6 +161,8 @@ ctx_read_body(struct ctx *ctx, const char **data, size_t *len)
 	}
 	if (declared > limit)
 		return 413;
+	if (cl == NULL || *cl == '\0')
+		return ctx_read_unsized(ctx, limit, data, len);
 	if (declared == 0)
 		return 0;
 	buf = arena_alloc(ctx->arena, (size_t)declared + 1);

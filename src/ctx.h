@@ -63,6 +63,7 @@ struct ctx {
 void		 ctx_init(struct ctx *, struct arena *, FCGX_Request *,
 		    const struct ctx_deps *, unsigned long);
 const char	*ctx_param(const struct ctx *, const char *);
+int		 ctx_query_lookup(struct ctx *, const char *, const char **);
 const char	*ctx_query_get(struct ctx *, const char *);
 int		 ctx_read_body(struct ctx *, const char **, size_t *);
 struct rconn	*ctx_redis(struct ctx *);

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "arena.h"
+#include "boolean.h"
 #include "config.h"
 #include "ctx.h"
 #include "jsonh.h"
@@ -22,6 +23,7 @@
 
 #define HEALTH_KEY_TTL_MS	10000
 #define HEALTH_MSG_MAX		256
+#define HEALTH_ERROR_LOG_MAX	160	/* bytes of a Redis error shown */
 
 static int	handle_health(struct ctx *);
 
@@ -49,13 +51,17 @@ health_key(const struct config *cfg)
 	return key;
 }
 
-/* 1 when the pipelined SET/GET/DEL round trip worked; *latency_ms set. */
+/*
+ * 1 when the pipelined SET/GET/DEL round trip worked (*latency_ms set), 0
+ * when Redis answered wrong or with an error, -1 when it was unreachable;
+ * a stale connection is replaced and the pipeline resent by rconn.
+ */
 static int
 redis_check(struct ctx *ctx, struct rconn *rc, double *latency_ms,
     char *msg, size_t msglen)
 {
 	const char	*key = health_key(ctx->config);
-	redisReply	*set, *get = NULL, *del = NULL;
+	redisReply	*set, *get = NULL, *del = NULL, *err;
 	struct timespec	 a, b;
 	int		 ok;
 
@@ -81,9 +87,15 @@ redis_check(struct ctx *ctx, struct rconn *rc, double *latency_ms,
 	    (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 	ok = set->type == REDIS_REPLY_STATUS && get->type ==
 	    REDIS_REPLY_STRING && strcmp(get->str, ctx->request_id) == 0;
-	if (!ok)
-		snprintf(msg, msglen, "read/write test failed: %s",
-		    set->type == REDIS_REPLY_ERROR ? set->str : "value differs");
+	if ((err = set)->type == REDIS_REPLY_ERROR ||
+	    (err = get)->type == REDIS_REPLY_ERROR ||
+	    (err = del)->type == REDIS_REPLY_ERROR)
+		/* up and refusing (LOADING, NOPERM, OOM...): an error */
+		snprintf(msg, msglen, "Redis answered with an error: %.*s",
+		    (int)(err->len < HEALTH_ERROR_LOG_MAX ? err->len :
+		    HEALTH_ERROR_LOG_MAX), err->str);
+	else if (!ok)
+		snprintf(msg, msglen, "read/write test failed: value differs");
 	freeReplyObject(set);
 	freeReplyObject(get);
 	freeReplyObject(del);
@@ -107,11 +119,11 @@ add_redis(struct ctx *ctx, struct json_object *o)
 		snprintf(msg, sizeof(msg), "Redis unavailable: %s",
 		    st.last_error[0] ? st.last_error : "not connected");
 	}
-	jsonh_add_str(r, "status", ok == -1 ? "error" : "connected");
+	jsonh_add_str(r, "status", ok == 1 ? "connected" : "error");
 	jsonh_add_str(r, "message", ok == 1 ? "Redis connection is healthy" :
 	    msg);
 	jsonh_add_str(r, "read_write_test", ok == 1 ? "passed" : "failed");
-	jsonh_add(r, "latency_ms", ok == -1 ? NULL :
+	jsonh_add(r, "latency_ms", ok != 1 ? NULL :
 	    json_object_new_double_s(latency,
 	    arena_printf(ctx->arena, "%.3f", latency)));
 	jsonh_add(o, "redis", r);
@@ -164,18 +176,19 @@ static int
 handle_health(struct ctx *ctx)
 {
 	struct json_object	*o = jsonh_object();
-	const char		*ready = ctx_query_get(ctx, "ready");
-	int			 healthy, rc;
+	struct reply_field_error e;
+	int			 healthy, rc, ready;
 
 	arena_defer(ctx->arena, jsonh_put, o);
+	/* issue 13.4: the same booleans as logout's "all" */
+	if (boolean_param(ctx, NULL, "ready", &ready, &e) == -1)
+		return reply_invalid(ctx, &e, 1);
 	jsonh_add_str(o, "status", "ok");	/* placeholder keeps key order */
 	healthy = add_redis(ctx, o);
 	healthy &= add_database(ctx, o);
 	healthy &= add_pool(ctx, o);
 	jsonh_add_str(o, "status", healthy ? "ok" : "degraded");
 	jsonh_add_time(o, "timestamp", ctx->now);
-	rc = reply_json(ctx, !healthy && ready != NULL &&
-	    (strcmp(ready, "1") == 0 || strcmp(ready, "true") == 0) ? 503 :
-	    200, o);
+	rc = reply_json(ctx, !healthy && ready ? 503 : 200, o);
 	return rc;
 }

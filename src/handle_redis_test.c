@@ -79,9 +79,10 @@ token_storage(struct ctx *ctx, const struct session_config *sc,
 	if (session_create(ctx_redis(ctx), sc, REDIS_TEST_UID, sid,
 	    "redis-test-refresh") != SESSION_VALID)
 		return result("error", "Redis unavailable");
-	st = session_check(ctx_redis(ctx), sc, REDIS_TEST_UID, sid);
-	if (st == SESSION_UNAVAILABLE)
-		return result("error", "Redis unavailable");
+	st = session_check(ctx_redis(ctx), sc, REDIS_TEST_UID, sid, NULL, 0);
+	if (st == SESSION_UNAVAILABLE || st == SESSION_ERROR)
+		return result("error", st == SESSION_ERROR ?
+		    "Redis answered with an error" : "Redis unavailable");
 	return st == SESSION_VALID ?
 	    result("success", "stored session is valid") :
 	    result("failed", arena_printf(ctx->arena, "stored session is %s",
@@ -96,9 +97,10 @@ token_revocation(struct ctx *ctx, const struct session_config *sc,
 
 	if (session_revoke(ctx_redis(ctx), sc, REDIS_TEST_UID, sid) == -1)
 		return result("error", "Redis unavailable");
-	st = session_check(ctx_redis(ctx), sc, REDIS_TEST_UID, sid);
-	if (st == SESSION_UNAVAILABLE)
-		return result("error", "Redis unavailable");
+	st = session_check(ctx_redis(ctx), sc, REDIS_TEST_UID, sid, NULL, 0);
+	if (st == SESSION_UNAVAILABLE || st == SESSION_ERROR)
+		return result("error", st == SESSION_ERROR ?
+		    "Redis answered with an error" : "Redis unavailable");
 	return st == SESSION_REVOKED ?
 	    result("success", "revoked session is refused") :
 	    result("failed", arena_printf(ctx->arena, "revoked session is %s",
@@ -121,9 +123,9 @@ handle_redis_test(struct ctx *ctx)
 	sodium_bin2hex(hex, sizeof(hex), id, sizeof(id));
 	ns = arena_printf(ctx->arena, "%sredis-test:%s:",
 	    ctx->config->redis_prefix, hex);
+	memset(&sc, 0, sizeof(sc));	/* no client cache, no pool counter */
 	sc.prefix = ns;
 	sc.refresh_ttl = REDIS_TEST_TTL;
-	sc.grace = 0;
 	o = jsonh_object();
 	arena_defer(ctx->arena, jsonh_put, o);
 	res = jsonh_object();

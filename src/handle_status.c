@@ -78,6 +78,7 @@ worker_json(const struct slot *s, long long now_ms)
 	jsonh_add_str(w, "state", state_name(s->state));
 	jsonh_add_int(w, "requests", (long long)s->requests);
 	jsonh_add_int(w, "kept_connections", s->kept_connections);
+	jsonh_add_int(w, "verify_requests", (long long)s->verify_requests);
 	jsonh_add_int(w, "uptime_ms", now_ms - s->started_ms);
 	r = NULL;
 	if (s->state == SLOT_BUSY) {
@@ -93,6 +94,12 @@ worker_json(const struct slot *s, long long now_ms)
 	    s->redis_connected));
 	jsonh_add_int(redis, "failures", (long long)s->redis_failures);
 	jsonh_add_int(redis, "backoff_ms", s->redis_backoff_ms);
+	jsonh_add_int(redis, "stale_reconnects",
+	    (long long)s->redis_stale_reconnects);
+	jsonh_add_int(redis, "signature_fallbacks",
+	    (long long)s->signature_fallbacks);
+	jsonh_add_int(redis, "session_cache_hits",
+	    (long long)s->session_cache_hits);
 	jsonh_add(w, "redis", redis);
 	return w;
 }
@@ -203,6 +210,14 @@ status_prometheus(struct ctx *ctx, const struct scoreboard *sb)
 			emit(buf, &len, "mockpie_worker_kept_connections"
 			    "{pid=\"%ld\"} %d\n", (long)s->pid,
 			    s->kept_connections);
+	emit(buf, &len, "# HELP mockpie_verify_requests_total GET /auth/verify"
+	    " (nginx auth_request) served per worker.\n# TYPE "
+	    "mockpie_verify_requests_total counter\n");
+	for (i = 0; i < SCOREBOARD_SLOTS; i++)
+		if ((s = &sb->slots[i])->pid != 0)
+			emit(buf, &len, "mockpie_verify_requests_total"
+			    "{pid=\"%ld\"} %lu\n", (long)s->pid,
+			    s->verify_requests);
 	emit(buf, &len, "# HELP mockpie_redis_connected 1 when the worker's "
 	    "Redis handle is connected.\n# TYPE mockpie_redis_connected "
 	    "gauge\n");
@@ -218,6 +233,24 @@ status_prometheus(struct ctx *ctx, const struct scoreboard *sb)
 			emit(buf, &len, "mockpie_redis_failures_total"
 			    "{pid=\"%ld\"} %lu\n", (long)s->pid,
 			    s->redis_failures);
+	emit(buf, &len, "# HELP mockpie_redis_stale_reconnects_total Kept "
+	    "Redis connections found closed and replaced at once (not "
+	    "outages).\n# TYPE mockpie_redis_stale_reconnects_total "
+	    "counter\n");
+	for (i = 0; i < SCOREBOARD_SLOTS; i++)
+		if ((s = &sb->slots[i])->pid != 0)
+			emit(buf, &len, "mockpie_redis_stale_reconnects_total"
+			    "{pid=\"%ld\"} %lu\n", (long)s->pid,
+			    s->redis_stale_reconnects);
+	emit(buf, &len, "# HELP mockpie_signature_fallbacks_total Requests "
+	    "answered on the token's signature alone while Redis was "
+	    "unreachable.\n# TYPE mockpie_signature_fallbacks_total "
+	    "counter\n");
+	for (i = 0; i < SCOREBOARD_SLOTS; i++)
+		if ((s = &sb->slots[i])->pid != 0)
+			emit(buf, &len, "mockpie_signature_fallbacks_total"
+			    "{pid=\"%ld\"} %lu\n", (long)s->pid,
+			    s->signature_fallbacks);
 	if (len >= STATUS_TEXT_MAX)
 		return -1;
 	return reply_typed(ctx, 200, PROMETHEUS_TYPE, buf, len);

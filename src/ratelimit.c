@@ -6,6 +6,10 @@
  * succeeds.  Keys hold a hash of the lower-cased value, never the email
  * or address.  The handler decides what a failed attempt is.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,11 +127,40 @@ ratelimit_key(char *key, size_t len, const char *prefix, char kind,
 	return 0;
 }
 
+/*
+ * The client address as counted (issue 13.5): an IPv6 address by its /64
+ * ("2001:db8:1:2::/64"), since one host or one customer's network holds a
+ * whole /64; an IPv4-mapped IPv6 address as its IPv4 address; written
+ * into buf (RATELIMIT_CLIENT_MAX bytes).  IPv4 and anything that is not
+ * an address (a unix socket) are addr itself.
+ */
+const char *
+ratelimit_client(char buf[RATELIMIT_CLIENT_MAX], const char *addr)
+{
+	struct in6_addr	 a6;
+
+	if (inet_pton(AF_INET6, addr, &a6) != 1)
+		return addr;
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		if (inet_ntop(AF_INET, &a6.s6_addr[12], buf,
+		    RATELIMIT_CLIENT_MAX) == NULL)
+			return addr;
+		return buf;
+	}
+	memset(&a6.s6_addr[8], 0, 8);
+	if (inet_ntop(AF_INET6, &a6, buf, RATELIMIT_CLIENT_MAX - 3) == NULL)
+		return addr;
+	strcat(buf, "/64");	/* fits: 3 bytes were kept */
+	return buf;
+}
+
 /* The keys of the given values (NULL or "" skipped): 0, or -1. */
 static int
 ratelimit_keys(struct rl_keys *k, const char *prefix, const char *email,
     const char *addr)
 {
+	char	 client[RATELIMIT_CLIENT_MAX];
+
 	k->n = 0;
 	if (email != NULL && *email != '\0') {
 		k->kind[k->n] = 'e';
@@ -138,7 +171,7 @@ ratelimit_keys(struct rl_keys *k, const char *prefix, const char *email,
 	if (addr != NULL && *addr != '\0') {
 		k->kind[k->n] = 'a';
 		if (ratelimit_key(k->key[k->n++], RATELIMIT_KEY_MAX, prefix,
-		    'a', addr) == -1)
+		    'a', ratelimit_client(client, addr)) == -1)
 			return -1;
 	}
 	return 0;
@@ -300,9 +333,13 @@ ratelimit_settle(struct rconn *rc, const struct rl_keys *k, int clear_email)
  * RATELIMIT_BLOCKED: either is at max_failures in its window; nothing is
  * counted, and *retry_after is the seconds (>= 1) until every blocking
  * window has passed.
- * RATELIMIT_UNAVAILABLE: rc is NULL, Redis is down or answered an error
- * (logged); there is no limit, and nothing is counted unless the link
- * died mid-way.
+ * RATELIMIT_UNAVAILABLE: rc is NULL or Redis cannot be reached; there is
+ * no limit, and nothing is counted unless the link died mid-way.
+ * RATELIMIT_ERROR: Redis answered an error (logged): up and refusing, so
+ * the caller refuses the attempt rather than lift the limit.
+ * A resend on a new connection (rconn) may count an attempt twice when
+ * the first connection died after Redis ran it: that errs towards the
+ * limit, never past it.
  * NULL or "" skips a value; *retry_after is 0 unless blocked.
  */
 enum ratelimit_status
@@ -349,7 +386,7 @@ ratelimit_reserve(struct rconn *rc, const struct ratelimit_config *cfg,
 	/* refused attempts do not count (SPEC 2): take back the others */
 	ratelimit_settle(rc, &undo, 0);
 	if (max_ms == 0)
-		return RATELIMIT_UNAVAILABLE;
+		return RATELIMIT_ERROR;
 	*retry_after = (long)((max_ms + 999) / 1000);
 	return RATELIMIT_BLOCKED;
 }

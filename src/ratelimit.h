@@ -8,6 +8,8 @@
 #ifndef MOCKPIE_RATELIMIT_H
 #define MOCKPIE_RATELIMIT_H
 
+#define RATELIMIT_CLIENT_MAX	64	/* an IPv6 /64 as text, and more */
+
 struct rconn;
 
 struct ratelimit_config {
@@ -19,7 +21,9 @@ struct ratelimit_config {
 enum ratelimit_status {
 	RATELIMIT_OK,		/* reserved: counted as a failure for now */
 	RATELIMIT_BLOCKED,	/* refused, nothing counted */
-	RATELIMIT_UNAVAILABLE	/* Redis down or in error: no limit */
+	RATELIMIT_UNAVAILABLE,	/* Redis unreachable: no limit (SPEC 2) */
+	RATELIMIT_ERROR		/* Redis answered an error: refuse the
+				   attempt, the limit is never lifted */
 };
 
 enum ratelimit_status	 ratelimit_reserve(struct rconn *,
@@ -27,6 +31,8 @@ enum ratelimit_status	 ratelimit_reserve(struct rconn *,
 			    const char *, long *);
 void			 ratelimit_succeeded(struct rconn *,
 			    const struct ratelimit_config *, const char *,
+			    const char *);
+const char		*ratelimit_client(char [RATELIMIT_CLIENT_MAX],
 			    const char *);
 void			 ratelimit_release(struct rconn *,
 			    const struct ratelimit_config *, const char *,

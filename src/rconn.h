@@ -41,6 +41,7 @@ struct rconn_script {
 struct rconn_stats {
 	int		 connected;
 	unsigned long	 failures;	/* connect or command failures */
+	unsigned long	 stale_reconnects; /* stale links replaced at once */
 	long		 backoff_ms;	/* current back-off, 0 when healthy */
 	const char	*last_error;	/* "" when none */
 };
@@ -59,6 +60,11 @@ int		 rconn_append(struct rconn *, const char *, ...);
 redisReply	*rconn_reply(struct rconn *);
 redisReply	*rconn_eval(struct rconn *, struct rconn_script *, int, int,
 		    const char **, const size_t *);
+int		 rconn_unanswered(const struct rconn *);
+unsigned long	 rconn_generation(const struct rconn *);
+int		 rconn_peer_closed(const struct rconn *);
+int		 rconn_drain(struct rconn *,
+		    void (*)(void *, const redisReply *), void *);
 void		 rconn_stats(const struct rconn *, struct rconn_stats *);
 
 #endif

@@ -29,6 +29,11 @@ struct slot {
 	volatile int		 redis_connected;
 	volatile unsigned long	 redis_failures;
 	volatile long		 redis_backoff_ms;
+	volatile unsigned long	 redis_stale_reconnects; /* not outages */
+	volatile unsigned long	 signature_fallbacks;	/* answered on the
+							   signature alone */
+	volatile unsigned long	 session_cache_hits;	/* no round trip */
+	volatile unsigned long	 verify_requests;	/* GET /auth/verify */
 	volatile int		 timed_out;	/* master killed it */
 	volatile int		 recycled;	/* reached max_requests */
 	volatile int		 stop_sent;	/* the master sent SIGTERM */
@@ -51,6 +56,8 @@ struct scoreboard {
 	volatile unsigned long	 exits[EXIT_CAUSES];
 	volatile int		 crash_loop;		/* respawn backed off */
 	volatile int		 workers_wanted;
+	/* bumped by a worker before it answers a revocation or rotation */
+	volatile unsigned long	 revocations;
 	struct slot		 slots[SCOREBOARD_SLOTS];
 };
 

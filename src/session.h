@@ -9,20 +9,37 @@
 
 struct arena;
 struct rconn;
+struct rconn_config;
 
 #define SESSION_ID_MAX		64	/* sid and jti, as stored */
-#define SESSION_TOKEN_MAX	4096	/* successor tokens kept for grace */
+#define SESSION_TOKEN_MAX	12288	/* the sealed successors kept for
+					   the grace window */
 
 struct session_config {
 	const char	*prefix;	/* "mockpie:" */
 	long		 refresh_ttl;	/* seconds, every key's TTL */
 	long		 grace;		/* refresh_reuse_grace, seconds */
+	/* redis_client_cache: live sessions remembered (session_cache.h) */
+	int				 client_cache;
+	const struct rconn_config	*redis;	/* for its subscriber */
+	/*
+	 * The pool's count of revocations and rotations (shared memory):
+	 * bumped before a worker answers one, so every worker of the pool
+	 * stops trusting what it remembers at once.  NULL outside a pool.
+	 */
+	volatile unsigned long		*revocations;
 };
 
+/*
+ * UNAVAILABLE is a Redis that cannot be reached (SPEC 3's signature
+ * fallback applies); ERROR is a Redis that answered with an error reply:
+ * up and refusing, so the caller fails closed.
+ */
 enum session_status {
 	SESSION_VALID,
 	SESSION_REVOKED,
-	SESSION_UNAVAILABLE
+	SESSION_UNAVAILABLE,
+	SESSION_ERROR
 };
 
 enum session_rotate {
@@ -30,7 +47,8 @@ enum session_rotate {
 	ROTATE_GRACE,
 	ROTATE_REUSE,
 	ROTATE_INVALID,
-	ROTATE_UNAVAILABLE
+	ROTATE_UNAVAILABLE,
+	ROTATE_ERROR
 };
 
 enum session_status	 session_create(struct rconn *,
@@ -38,12 +56,12 @@ enum session_status	 session_create(struct rconn *,
 			    const char *, const char *);
 enum session_status	 session_check(struct rconn *,
 			    const struct session_config *, long long,
-			    const char *);
+			    const char *, const char *, time_t);
 enum session_rotate	 session_rotate(struct rconn *,
 			    const struct session_config *, long long,
 			    const char *, const char *, const char *,
-			    const char *, const char *, time_t,
-			    struct arena *, const char **, const char **);
+			    const char *, time_t, struct arena *,
+			    const char **);
 int			 session_revoke(struct rconn *,
 			    const struct session_config *, long long,
 			    const char *);

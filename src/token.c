@@ -129,6 +129,38 @@ char *
 token_issue(const struct token_config *cfg, enum token_type typ,
     long long sub, const char *sid, time_t now, struct token *out)
 {
+	struct token_subject	 subj = { sub, sid, NULL, NULL };
+
+	return token_issue_for(cfg, typ, &subj, now, out);
+}
+
+/* 1 when s (len bytes) is a stamp: 1 to TOKEN_STAMP_MAX base64url chars */
+static int
+token_stamp_valid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (s == NULL || len == 0 || len > TOKEN_STAMP_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!token_b64url_char((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * token_issue() with all a token can be bound to: the user row's session
+ * stamp (claim "ust") and, for a token minted on signature alone while
+ * Redis was unreachable, the refresh jti its session had in Redis (claim
+ * "anc").  Either may be NULL.
+ */
+char *
+token_issue_for(const struct token_config *cfg, enum token_type typ,
+    const struct token_subject *subj, time_t now, struct token *out)
+{
+	long long	 sub = subj->uid;
+	const char	*sid = subj->sid, *anchor = subj->anchor;
+	const char	*stamp = subj->stamp;
 	jwt_t		*jwt = NULL;
 	char		*str = NULL;
 	char		 subs[TOKEN_SUB_MAX + 1];
@@ -146,8 +178,12 @@ token_issue(const struct token_config *cfg, enum token_type typ,
 		goto fail;
 	}
 	if (sid == NULL ||
-	    !token_id_valid(sid, strnlen(sid, TOKEN_ID_LEN + 1))) {
-		log_errorx("token issue: bad session id");
+	    !token_id_valid(sid, strnlen(sid, TOKEN_ID_LEN + 1)) ||
+	    (anchor != NULL &&
+	    !token_id_valid(anchor, strnlen(anchor, TOKEN_ID_LEN + 1))) ||
+	    (stamp != NULL && !token_stamp_valid(stamp,
+	    strnlen(stamp, TOKEN_STAMP_MAX + 1)))) {
+		log_errorx("token issue: bad session id, anchor or stamp");
 		goto fail;
 	}
 	ttl = typ == TOKEN_ACCESS ? cfg->access_ttl : cfg->refresh_ttl;
@@ -155,6 +191,10 @@ token_issue(const struct token_config *cfg, enum token_type typ,
 	out->sub = sub;
 	token_new_id(out->jti);
 	memcpy(out->sid, sid, TOKEN_ID_LEN + 1);
+	if (anchor != NULL)
+		memcpy(out->anchor, anchor, TOKEN_ID_LEN + 1);
+	if (stamp != NULL)
+		snprintf(out->stamp, sizeof(out->stamp), "%s", stamp);
 	out->iat = now;
 	out->exp = now + ttl;
 	(void)snprintf(subs, sizeof(subs), "%lld", sub);
@@ -168,7 +208,11 @@ token_issue(const struct token_config *cfg, enum token_type typ,
 	    (rc = jwt_add_grant_int(jwt, "exp", (long)out->exp)) != 0 ||
 	    (rc = jwt_add_grant(jwt, "jti", out->jti)) != 0 ||
 	    (rc = jwt_add_grant(jwt, "sid", out->sid)) != 0 ||
-	    (rc = jwt_add_grant(jwt, "typ", token_type_name(typ))) != 0) {
+	    (rc = jwt_add_grant(jwt, "typ", token_type_name(typ))) != 0 ||
+	    (stamp != NULL &&
+	    (rc = jwt_add_grant(jwt, "ust", stamp)) != 0) ||
+	    (anchor != NULL &&
+	    (rc = jwt_add_grant(jwt, "anc", anchor)) != 0)) {
 		log_errorx("token issue: libjwt: %s", strerror(rc));
 		goto fail;
 	}
@@ -280,6 +324,26 @@ token_check_claims(const struct token_config *cfg, enum token_type want,
 	    !token_id_valid(s, len))
 		return "token sid missing or invalid";
 	memcpy(out->sid, s, TOKEN_ID_LEN + 1);
+	/*
+	 * Optional claims: anc only on tokens minted while Redis was
+	 * unreachable, ust on every token mockpie issues for a user row.
+	 * libjwt sets errno ENOENT for a missing claim, EINVAL for one that
+	 * is not a string.
+	 */
+	errno = 0;
+	if ((s = token_claim_str(claims, "anc", &len)) != NULL) {
+		if (!token_id_valid(s, len))
+			return "token anc invalid";
+		memcpy(out->anchor, s, TOKEN_ID_LEN + 1);
+	} else if (errno != ENOENT)
+		return "token anc invalid";
+	errno = 0;
+	if ((s = token_claim_str(claims, "ust", &len)) != NULL) {
+		if (!token_stamp_valid(s, len))
+			return "token ust invalid";
+		memcpy(out->stamp, s, len + 1);
+	} else if (errno != ENOENT)
+		return "token ust invalid";
 	out->typ = want;
 	out->iat = (time_t)iat;
 	out->exp = (time_t)exp;

@@ -19,6 +19,7 @@
 #define TOKEN_SECRET_MAX 4096	/* bytes; libjwt takes an int length */
 #define TOKEN_ISSUER_MAX 255	/* bytes of the iss claim */
 #define TOKEN_SUB_MAX	19	/* digits of a positive long long */
+#define TOKEN_STAMP_MAX	64	/* bytes of the user's session stamp */
 
 enum token_type { TOKEN_ACCESS, TOKEN_REFRESH };
 
@@ -42,13 +43,38 @@ struct token {
 	char		 jti[TOKEN_ID_LEN + 1];
 	char		 sid[TOKEN_ID_LEN + 1];
 	time_t		 iat, exp;
+	/*
+	 * "" for a token issued while Redis held its session.  A token
+	 * minted on signature alone while Redis was unreachable (claim
+	 * "anc") carries the refresh jti its session had in Redis then: it
+	 * is worth something after the outage only while that refresh
+	 * token is still the session's current one (session_check).
+	 */
+	char		 anchor[TOKEN_ID_LEN + 1];
+	/*
+	 * The session stamp of the user row the token was issued for
+	 * (claim "ust"), "" when the token has none; the handlers compare
+	 * it with the row they read.
+	 */
+	char		 stamp[TOKEN_STAMP_MAX + 1];
 	const char	*why;		/* on failure: static, for logs */
+};
+
+/* What a new token is issued for. */
+struct token_subject {
+	long long	 uid;		/* > 0 */
+	const char	*sid;		/* an id from token_new_id */
+	const char	*stamp;		/* the row's session stamp, or NULL */
+	const char	*anchor;	/* NULL, or see struct token */
 };
 
 int		 token_config_check(const struct token_config *, const char **);
 void		 token_new_id(char [TOKEN_ID_LEN + 1]);
 char		*token_issue(const struct token_config *, enum token_type,
 		    long long, const char *, time_t, struct token *);
+char		*token_issue_for(const struct token_config *,
+		    enum token_type, const struct token_subject *, time_t,
+		    struct token *);
 int		 token_verify(const struct token_config *, enum token_type,
 		    const char *, time_t, struct token *);
 const char	*token_type_name(enum token_type);

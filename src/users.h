@@ -14,6 +14,7 @@ struct arena;
 
 /* Longest string, in bytes, that the store accepts in any field. */
 #define USERS_FIELD_MAX	1024
+#define USERS_STAMP_BYTES	16	/* random bytes of a session stamp */
 
 struct users;		/* opaque: one per worker process */
 
@@ -25,6 +26,12 @@ struct user {
 	const char	*email;
 	const char	*phone_number;
 	const char	*gender;
+	/*
+	 * Random per row, carried by every token issued for it: a row that
+	 * takes a reused id has another one, and changing it in the
+	 * database logs the user out everywhere.  Never serialised.
+	 */
+	const char	*session_stamp;
 	/* filled by users_find_by_email only, for login; never serialised */
 	const char	*password_hash;
 	time_t		 created_at;	/* UTC seconds */

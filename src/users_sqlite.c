@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "arena.h"
 #include "log.h"
 #include "users.h"
@@ -46,6 +48,15 @@ static const char *const users_migrations[] = {
 	"CREATE UNIQUE INDEX users_email_key ON users (email);"
 	"CREATE UNIQUE INDEX users_username_key ON users (username);"
 	"CREATE UNIQUE INDEX users_phone_number_key ON users (phone_number);",
+	/*
+	 * 2: a random stamp per row that every token carries.  A row that
+	 * takes a reused id (a restored backup, a delete and re-insert)
+	 * has another stamp, so the old row's tokens do not fit it; and
+	 * changing it logs the user out everywhere, Redis or not.
+	 */
+	"ALTER TABLE users ADD COLUMN session_stamp TEXT NOT NULL"
+	" DEFAULT '';"
+	"UPDATE users SET session_stamp = lower(hex(randomblob(16)));",
 };
 #define USERS_VERSION							\
 	((int)(sizeof(users_migrations) / sizeof(users_migrations[0])))
@@ -64,11 +75,12 @@ static const char *const users_migrations[] = {
 
 #define USERS_COLUMNS							\
 	"id, first_name, last_name, username, email, phone_number,"	\
-	" gender, created_at, updated_at"
+	" gender, created_at, updated_at, session_stamp"
 #define SQL_INSERT							\
 	"INSERT INTO users (first_name, last_name, username, email,"	\
-	" phone_number, gender, password_hash, created_at, updated_at)"	\
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
+	" phone_number, gender, password_hash, session_stamp,"		\
+	" created_at, updated_at)"					\
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
 #define SQL_BY_ID	"SELECT " USERS_COLUMNS " FROM users WHERE id = ?1"
 /* a re-hash with new parameters is not a change the user made */
 #define SQL_SET_PASSWORD "UPDATE users SET password_hash = ?2 WHERE id = ?1"
@@ -87,7 +99,7 @@ static const char *const users_migrations[] = {
 enum users_col {
 	COL_ID, COL_FIRST_NAME, COL_LAST_NAME, COL_USERNAME, COL_EMAIL,
 	COL_PHONE_NUMBER, COL_GENDER, COL_CREATED_AT, COL_UPDATED_AT,
-	COL_PASSWORD_HASH
+	COL_SESSION_STAMP, COL_PASSWORD_HASH
 };
 
 #define USERS_ERRMSG_MAX	256
@@ -520,7 +532,9 @@ users_create(struct users *u, const struct user *in, struct arena *arena,
 {
 	static const char *const names[] = { "first_name", "last_name",
 	    "username", "email", "phone_number", "gender", "password_hash" };
-	const char		*f[7];
+	const char		*f[8];
+	unsigned char		 raw[USERS_STAMP_BYTES];
+	char			 stamp[USERS_STAMP_BYTES * 2 + 1];
 	char			 why[USERS_ERRMSG_MAX], *email;
 	struct user		 nu;
 	enum users_result	 res = USERS_ERROR;
@@ -537,7 +551,9 @@ users_create(struct users *u, const struct user *in, struct arena *arena,
 	f[4] = in->phone_number;
 	f[5] = in->gender;
 	f[6] = in->password_hash;
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+	randombytes_buf(raw, sizeof(raw));
+	f[7] = sodium_bin2hex(stamp, sizeof(stamp), raw, sizeof(raw));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (f[i] == NULL || strnlen(f[i], USERS_FIELD_MAX + 1) >
 		    USERS_FIELD_MAX) {
 			log_errorx("users: create: %s missing or over %d "
@@ -549,7 +565,7 @@ users_create(struct users *u, const struct user *in, struct arena *arena,
 	users_lower(email);
 	nu.email = f[3] = email;
 	now = time(NULL);
-	rc = sqlite3_bind_int64(u->insert, 8, (sqlite3_int64)now);
+	rc = sqlite3_bind_int64(u->insert, 9, (sqlite3_int64)now);
 	for (i = 0; rc == SQLITE_OK && i < sizeof(f) / sizeof(f[0]); i++)
 		rc = users_bind(u->insert, (int)i + 1, f[i]);
 	if (rc != SQLITE_OK) {
@@ -577,6 +593,7 @@ fail:
 	nu.username = arena_strdup(arena, in->username);
 	nu.phone_number = arena_strdup(arena, in->phone_number);
 	nu.gender = arena_strdup(arena, in->gender);
+	nu.session_stamp = arena_strdup(arena, stamp);
 	nu.password_hash = NULL;
 	nu.created_at = nu.updated_at = now;
 	*out = nu;
@@ -590,8 +607,8 @@ users_read_row(sqlite3_stmt *st, struct arena *arena, int with_hash,
 {
 	static const int	 cols[] = { COL_FIRST_NAME, COL_LAST_NAME,
 	    COL_USERNAME, COL_EMAIL, COL_PHONE_NUMBER, COL_GENDER,
-	    COL_PASSWORD_HASH };
-	const char		*s[7];
+	    COL_SESSION_STAMP, COL_PASSWORD_HASH };
+	const char		*s[8];
 	const unsigned char	*p;
 	size_t			 i, n;
 
@@ -611,7 +628,8 @@ users_read_row(sqlite3_stmt *st, struct arena *arena, int with_hash,
 	out->email = s[3];
 	out->phone_number = s[4];
 	out->gender = s[5];
-	out->password_hash = with_hash ? s[6] : NULL;
+	out->session_stamp = s[6];
+	out->password_hash = with_hash ? s[7] : NULL;
 	out->created_at = (time_t)sqlite3_column_int64(st, COL_CREATED_AT);
 	out->updated_at = (time_t)sqlite3_column_int64(st, COL_UPDATED_AT);
 	return 0;

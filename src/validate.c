@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "email.h"
 #include "passlist.h"
 #include "validate.h"
 
@@ -34,9 +35,6 @@
 #define T_PATTERN	"string_pattern_mismatch"
 #define T_VALUE		"value_error"
 #define T_ENUM		"enum"
-
-/* RFC 5322 3.2.3 atext, besides letters and digits. */
-#define ATEXT_SPECIALS	"!#$%&'*+-/=?^_`{|}~"
 
 struct bounds {
 	size_t		 min, max;
@@ -194,15 +192,6 @@ is_control(int32_t c)
 	return c < 0x20 || (c >= 0x7f && c <= 0x9f);
 }
 
-/* Unicode White_Space beyond ASCII, and the invisible U+200B and U+FEFF. */
-static int
-is_space(int32_t c)
-{
-	return c == ' ' || c == 0xa0 || c == 0x1680 ||
-	    (c >= 0x2000 && c <= 0x200b) || c == 0x2028 || c == 0x2029 ||
-	    c == 0x202f || c == 0x205f || c == 0x3000 || c == 0xfeff;
-}
-
 static int
 all_printable(const char *s)
 {
@@ -301,22 +290,6 @@ validate_passwords_match(const char *pw, const char *confirm)
 	return strcmp(pw, confirm) == 0;
 }
 
-/*
- * The email as stored (SPEC 2: lower-cased, folded like validate_fold()),
- * in the arena; NULL when email is NULL.
- */
-char *
-validate_lower_email(struct arena *a, const char *email)
-{
-	char	*s;
-
-	if (email == NULL)
-		return NULL;
-	s = arena_strdup(a, email);
-	(void)validate_fold(s, strlen(s) + 1, s);	/* same length: fits */
-	return s;
-}
-
 static void
 add(struct field_errors *errs, const char *field, const char *msg,
     const char *type)
@@ -365,118 +338,7 @@ check_name(struct field_errors *errs, const char *field, const char *v)
 		add(errs, field, MSG_NAME_CTRL, T_VALUE);
 }
 
-static const char *
-plural(size_t n)
-{
-	return n == 1 ? "" : "s";
-}
-
-/* The local part [s, end): NULL when fine, else why not. */
-static const char *
-email_local_problem(struct arena *a, const char *s, const char *end)
-{
-	size_t		 len = (size_t)(end - s);
-	const char	*p;
-
-	if (len == 0)
-		return "There must be something before the @-sign.";
-	if (len > VALIDATE_EMAIL_LOCAL_MAX)
-		return arena_printf(a, "The email address is too long before "
-		    "the @-sign (%zu byte%s too many).",
-		    len - VALIDATE_EMAIL_LOCAL_MAX,
-		    plural(len - VALIDATE_EMAIL_LOCAL_MAX));
-	if (s[0] == '.')
-		return "An email address cannot start with a period.";
-	if (end[-1] == '.')
-		return "An email address cannot have a period immediately "
-		    "before the @-sign.";
-	for (p = s; p < end; p++) {
-		if (p[0] == '.' && p[1] == '.')
-			return "An email address cannot have two periods in a "
-			    "row.";
-		if ((unsigned char)*p >= 0x80 || *p == '.' ||
-		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr(ATEXT_SPECIALS, *p))
-			continue;
-		return arena_printf(a, "The email address contains invalid "
-		    "characters before the @-sign: '%c'.", *p);
-	}
-	return NULL;
-}
-
-/* The domain d (NUL-terminated): NULL when fine, else why not. */
-static const char *
-email_domain_problem(struct arena *a, const char *d)
-{
-	const char	*p, *label;
-	size_t		 len;
-
-	if (*d == '\0')
-		return "There must be something after the @-sign.";
-	if (d[0] == '.')
-		return "An email address cannot have a period immediately "
-		    "after the @-sign.";
-	if (d[strlen(d) - 1] == '.')
-		return "An email address cannot end with a period.";
-	if (strstr(d, "..") != NULL)
-		return "An email address cannot have two periods in a row.";
-	if (strchr(d, '.') == NULL)
-		return "The part after the @-sign is not valid. It should have "
-		    "a period.";
-	for (p = d; *p != '\0'; p++) {
-		if ((unsigned char)*p >= 0x80 || *p == '.' || *p == '-' ||
-		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9'))
-			continue;
-		return arena_printf(a, "The part after the @-sign contains "
-		    "invalid characters: '%c'.", *p);
-	}
-	for (label = d; *label != '\0'; label += len + (label[len] == '.')) {
-		len = strcspn(label, ".");
-		if (label[0] == '-' || label[len - 1] == '-')
-			return "A part after the @-sign cannot start or end "
-			    "with a hyphen.";
-		if (len > VALIDATE_EMAIL_LABEL_MAX)
-			return arena_printf(a, "After the @-sign, periods "
-			    "cannot be separated by so many characters (%zu "
-			    "character%s too many).",
-			    len - VALIDATE_EMAIL_LABEL_MAX,
-			    plural(len - VALIDATE_EMAIL_LABEL_MAX));
-	}
-	return NULL;
-}
-
-/*
- * NULL when email is an address SPEC 2 takes, else the reason, worded
- * like the email-validator package that Pydantic's EmailStr uses.
- */
-static const char *
-email_problem(struct arena *a, const char *email)
-{
-	const char	*at, *why, *s;
-	size_t		 n, len;
-	int32_t		 c;
-
-	if ((n = validate_utf8_chars(email)) > VALIDATE_EMAIL_MAX)
-		return arena_printf(a, "The email address is too long (%zu "
-		    "character%s too many).", n - VALIDATE_EMAIL_MAX,
-		    plural(n - VALIDATE_EMAIL_MAX));
-	for (s = email; (len = utf8_next(s, &c)) != 0; s += len) {
-		if (c == -1)
-			return "The email address is not valid UTF-8.";
-		if (is_control(c) || is_space(c))
-			return "The email address cannot contain spaces or "
-			    "control characters.";
-	}
-	if ((at = strchr(email, '@')) == NULL)
-		return "An email address must have an @-sign.";
-	if (strchr(at + 1, '@') != NULL)
-		return "An email address must have exactly one @-sign.";
-	if ((why = email_local_problem(a, email, at)) != NULL)
-		return why;
-	return email_domain_problem(a, at + 1);
-}
-
+/* Present and with a canonical form (email_canonical()). */
 static void
 check_email(struct field_errors *errs, struct arena *a, const char *v)
 {
@@ -484,7 +346,7 @@ check_email(struct field_errors *errs, struct arena *a, const char *v)
 
 	if (!present(errs, "email", v))
 		return;
-	if ((why = email_problem(a, v)) != NULL)
+	if (email_canonical(a, v, &why) == NULL)
 		add(errs, "email", arena_printf(a, MSG_EMAIL "%s", why),
 		    T_VALUE);
 }
@@ -571,7 +433,7 @@ check_gender(struct field_errors *errs, const char *v)
  * Checks the /auth/register fields (SPEC 2) into errs, one entry per bad
  * field in field order; errs->n == 0 when all are valid.  Messages are
  * static or in the arena.  pl NULL skips the common-password check.  The
- * caller stores validate_lower_email(email) and answers a confirmation
+ * caller stores validate_email_canonical(email) and answers a confirmation
  * mismatch (validate_passwords_match()) with 400.
  */
 void
@@ -590,14 +452,31 @@ validate_register(const struct register_input *in, const struct passlist *pl,
 }
 
 /*
- * Checks the /auth/login fields (SPEC 2): both must be present; anything
- * else is a 401 from the handler.  Messages are static.
+ * Checks the /auth/login fields (SPEC 2): both must be present, and the
+ * email must have a canonical form, as at registration (an address that
+ * has none was never registered: saying so leaks nothing).  Anything else
+ * is a 401 from the handler.  Messages are static or in the arena.
  */
 void
-validate_login(const char *email, const char *password,
+validate_login(struct arena *a, const char *email, const char *password,
     struct field_errors *errs)
 {
 	errs->n = 0;
-	(void)present(errs, "email", email);
+	check_email(errs, a, email);
 	(void)present(errs, "password", password);
+}
+
+/*
+ * The email as stored and looked up (SPEC 2, issue 13.3): its canonical
+ * form (email_canonical()), in the arena.  NULL when email is NULL or has
+ * none: validate_register() or validate_login() has said why.
+ */
+const char *
+validate_email_canonical(struct arena *a, const char *email)
+{
+	const char	*why;
+
+	if (email == NULL)
+		return NULL;
+	return email_canonical(a, email, &why);
 }

@@ -18,9 +18,6 @@ struct passlist;
 #define VALIDATE_USERNAME_MAX		50
 #define VALIDATE_PASSWORD_MIN		8
 #define VALIDATE_PASSWORD_MAX		128
-#define VALIDATE_EMAIL_MAX		254
-#define VALIDATE_EMAIL_LOCAL_MAX	64	/* bytes, RFC 5321 4.5.3.1.1 */
-#define VALIDATE_EMAIL_LABEL_MAX	63	/* bytes, RFC 1035 2.3.4 */
 
 #define VALIDATE_USERNAME_PATTERN	"^[A-Za-z0-9_.-]+$"
 #define VALIDATE_PHONE_PATTERN		"^\\+?[1-9][0-9]{1,14}$"
@@ -53,11 +50,12 @@ struct register_input {
 
 void	 validate_register(const struct register_input *,
 	    const struct passlist *, struct arena *, struct field_errors *);
-void	 validate_login(const char *, const char *, struct field_errors *);
+void	 validate_login(struct arena *, const char *, const char *,
+	    struct field_errors *);
 int	 validate_passwords_match(const char *, const char *);
 size_t	 validate_utf8_chars(const char *);
 int	 validate_fold(char *, size_t, const char *);
 int	 validate_equal_nocase(const char *, const char *);
-char	*validate_lower_email(struct arena *, const char *);
+const char *validate_email_canonical(struct arena *, const char *);
 
 #endif

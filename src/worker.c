@@ -31,6 +31,7 @@
 #include "log.h"
 #include "passlist.h"
 #include "rconn.h"
+#include "session_cache.h"
 #include "reply.h"
 #include "router.h"
 #include "scoreboard.h"
@@ -164,12 +165,16 @@ deps_fini(struct worker *w)
 static void
 redis_stats_publish(struct worker *w)
 {
-	struct rconn_stats	 st;
+	struct rconn_stats		 st;
+	struct session_cache_stats	 cs;
 
 	rconn_stats(w->deps.rconn, &st);
 	w->slot->redis_connected = st.connected;
 	w->slot->redis_failures = st.failures;
 	w->slot->redis_backoff_ms = st.backoff_ms;
+	w->slot->redis_stale_reconnects = st.stale_reconnects;
+	session_cache_stats(&cs);
+	w->slot->session_cache_hits = cs.hits;
 }
 
 static void

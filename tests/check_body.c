@@ -371,6 +371,46 @@ START_TEST(json_invalid_utf8_is_refused)
 }
 END_TEST
 
+/* PITFALLS json-c, issue 8.7: json-c stores U+FFFD for a lone half. */
+START_TEST(json_lone_surrogate_escapes_are_refused_on_their_field)
+{
+	ck_invalid(parse(JSON, "{\"a\":\"\\ud800\"}"), "a", "string_unicode");
+	ck_invalid(parse(JSON, "{\"a\":\"\\udc00\"}"), "a", "string_unicode");
+	ck_invalid(parse(JSON, "{\"a\":\"\\uD800\\u0041\"}"), "a",
+	    "string_unicode");
+	ck_invalid(parse(JSON, "{\"a\":\"x\\ud800\"}"), "a", "string_unicode");
+	ck_invalid(parse(JSON, "{\"a\":\"\\ud800x\"}"), "a", "string_unicode");
+	ck_invalid(parse(JSON, "{\"a\":\"\\ud800\\ud800\"}"), "a",
+	    "string_unicode");
+	ck_invalid(parse(JSON, "{\"a\":\"\\udc00\\ud800\"}"), "a",
+	    "string_unicode");
+	ck_invalid(parse(JSON, "{\"a\":\"\\ud83d\\ude00\\udc00\"}"), "a",
+	    "string_unicode");
+	/* on the member it is in, the second one here */
+	ck_invalid(parse(JSON, "{\"a\":\"1\",\"first_name\":\"Zo\\udbff\"}"),
+	    "first_name", "string_unicode");
+	ck_invalid(parse(JSON, "{\"a\":\"1\",\"b\":\"\\udfff\",\"c\":\"2\"}"),
+	    "b", "string_unicode");
+	/* in a key: no name to report */
+	ck_invalid(parse(JSON, "{\"a\\ud800\":\"1\"}"), NULL,
+	    "string_unicode");
+	/* nested, still the member's */
+	ck_invalid(parse(JSON, "{\"a\":[\"\\ud800\"]}"), "a", "string_unicode");
+	/* an escaped backslash before "ud800" is no escape */
+	ck_ok(parse(JSON, "{\"a\":\"\\\\ud800\"}"), 1);
+	ck_assert_str_eq(body_get(&b, "a"), "\\ud800");
+	/* a pair is a code point, in either case of hex digits */
+	ck_ok(parse(JSON, "{\"a\":\"\\ud83d\\ude00\","
+	    "\"b\":\"\\uD83D\\uDE00\"}"), 2);
+	ck_assert_str_eq(body_get(&b, "a"), "\xf0\x9f\x98\x80");
+	ck_assert_str_eq(body_get(&b, "b"), "\xf0\x9f\x98\x80");
+	ck_ok(parse(JSON, "{\"a\\ud83d\\ude00\":\"\\u00e9\\ud7ff\\ue000\"}"),
+	    1);
+	ck_assert_str_eq(body_get(&b, "a\xf0\x9f\x98\x80"),
+	    "\xc3\xa9\xed\x9f\xbf\xee\x80\x80");
+}
+END_TEST
+
 START_TEST(json_escaped_nul_is_refused)
 {
 	ck_invalid(parse(JSON, "{\"a\":\"x\\u0000y\"}"), "a", "value_error");
@@ -818,6 +858,8 @@ suite(void)
 	tcase_add_test(tc_json, json_nan_and_infinity_are_refused);
 	tcase_add_test(tc_json, json_invalid_utf8_is_refused);
 	tcase_add_test(tc_json, json_escaped_nul_is_refused);
+	tcase_add_test(tc_json,
+	    json_lone_surrogate_escapes_are_refused_on_their_field);
 	tcase_add_test(tc_json, json_duplicate_key_is_refused);
 	tcase_add_test(tc_json, json_non_string_values_are_refused);
 	tcase_add_test(tc_json, json_deep_nesting_is_refused);

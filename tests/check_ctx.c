@@ -10,6 +10,8 @@
 #include <json-c/json.h>
 
 #include "arena.h"
+#include "body.h"
+#include "boolean.h"
 #include "config.h"
 #include "ctx.h"
 #include "reply.h"
@@ -17,6 +19,7 @@
 #include "runner.h"
 
 #define FAKE_CHUNK	1024
+#define CT_FORM		"application/x-www-form-urlencoded"
 #define FAKE_OUT_MAX	(64 * 1024)
 
 /* Fake stdin: hands out the body FAKE_CHUNK bytes at a time, counting. */
@@ -219,6 +222,114 @@ START_TEST(query_parameters_are_decoded)
 }
 END_TEST
 
+/* Issue 13.4: "absent" and "cannot be read" are told apart. */
+START_TEST(a_query_that_does_not_parse_is_not_an_absent_parameter)
+{
+	static const char *const ok[] = { "QUERY_STRING=all=1", NULL };
+	static const char *const none[] = { "QUERY_STRING=", NULL };
+	static const char *const twice[] = {
+	    "QUERY_STRING=all=true&all=true", NULL };
+	static const char *const latin1[] = {
+	    "QUERY_STRING=all=true&x=%E9t%E9", NULL };
+	struct fake_request	*f;
+	const char		*v;
+
+	f = fake_request(ok, "", 0);
+	ck_assert_int_eq(ctx_query_lookup(&f->ctx, "all", &v), 1);
+	ck_assert_str_eq(v, "1");
+	ck_assert_int_eq(ctx_query_lookup(&f->ctx, "x", &v), 0);
+	ck_assert_ptr_null(v);
+	fake_free(f);
+	f = fake_request(none, "", 0);
+	ck_assert_int_eq(ctx_query_lookup(&f->ctx, "all", &v), 0);
+	fake_free(f);
+	f = fake_request(twice, "", 0);
+	ck_assert_int_eq(ctx_query_lookup(&f->ctx, "all", &v), -1);
+	ck_assert_ptr_null(v);
+	fake_free(f);
+	f = fake_request(latin1, "", 0);
+	ck_assert_int_eq(ctx_query_lookup(&f->ctx, "all", &v), -1);
+	ck_assert_ptr_null(ctx_query_get(&f->ctx, "all"));
+	fake_free(f);
+}
+END_TEST
+
+START_TEST(booleans_have_four_spellings_each_and_nothing_else)
+{
+	static const char *const yes[] = { "true", "TRUE", "True", "1", "yes",
+	    "Yes", "on", "ON", NULL };
+	static const char *const no[] = { "false", "False", "0", "no", "NO",
+	    "off", "Off", NULL };
+	static const char *const bad[] = { "", " true", "true ", "2", "t",
+	    "y", "f", "n", "01", "truee", "tru", "null", "\xc4\xb0" "stanbul",
+	    "on\xcc\x81", NULL };
+	size_t	 i;
+
+	for (i = 0; yes[i] != NULL; i++)
+		ck_assert_msg(boolean_parse(yes[i]) == BOOLEAN_TRUE, "%s",
+		    yes[i]);
+	for (i = 0; no[i] != NULL; i++)
+		ck_assert_msg(boolean_parse(no[i]) == BOOLEAN_FALSE, "%s",
+		    no[i]);
+	for (i = 0; bad[i] != NULL; i++)
+		ck_assert_msg(boolean_parse(bad[i]) == BOOLEAN_INVALID, "%s",
+		    bad[i]);
+	ck_assert(boolean_parse(NULL) == BOOLEAN_FALSE);	/* absent */
+}
+END_TEST
+
+/* One boolean from the body or the query: never both, never unread. */
+static int
+param(const char *query, const char *ctype, const char *data, int *value,
+    struct reply_field_error *e)
+{
+	const char		*env[] = { NULL, NULL };
+	struct fake_request	*f;
+	struct body		 b;
+	int			 rc;
+
+	env[0] = query;
+	f = fake_request(env, "", 0);
+	ck_assert_int_eq(body_parse(f->arena, ctype, data,
+	    data == NULL ? 0 : strlen(data), &b), BODY_OK);
+	rc = boolean_param(&f->ctx, &b, "all", value, e);
+	fake_free(f);
+	return rc;
+}
+
+START_TEST(a_boolean_parameter_is_read_from_one_place_or_refused)
+{
+	struct reply_field_error	 e;
+	int				 v;
+
+	ck_assert_int_eq(param("QUERY_STRING=all=True", NULL, NULL, &v, &e),
+	    0);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(param("QUERY_STRING=", CT_FORM, "all=on", &v, &e), 0);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(param("QUERY_STRING=", "application/json",
+	    "{\"all\": false}", &v, &e), 0);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(param("QUERY_STRING=x=1", NULL, NULL, &v, &e), 0);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(param("QUERY_STRING=all=maybe", NULL, NULL, &v, &e),
+	    -1);
+	ck_assert_str_eq(e.field, "all");
+	ck_assert_str_eq(e.type, "bool_parsing");
+	ck_assert_str_eq(e.msg,
+	    "Input should be a valid boolean, unable to interpret input");
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(param("QUERY_STRING=all=false", CT_FORM, "all=true",
+	    &v, &e), -1);
+	ck_assert_str_eq(e.field, "all");
+	ck_assert_str_eq(e.msg, "Field given more than once");
+	ck_assert_int_eq(param("QUERY_STRING=x=%E9", CT_FORM, "all=true",
+	    &v, &e), -1);
+	ck_assert_str_eq(e.field, "all");
+	ck_assert_str_eq(e.type, "value_error");
+}
+END_TEST
+
 START_TEST(errors_have_the_detail_shape_and_json_type)
 {
 	static const char *const env[] = { NULL };
@@ -358,6 +469,12 @@ suite(void)
 	tcase_add_test(body, a_bad_content_length_is_400);
 	tcase_add_test(body, no_body_reads_as_empty);
 	tcase_add_test(body, query_parameters_are_decoded);
+	tcase_add_test(body,
+	    a_query_that_does_not_parse_is_not_an_absent_parameter);
+	tcase_add_test(body,
+	    booleans_have_four_spellings_each_and_nothing_else);
+	tcase_add_test(body,
+	    a_boolean_parameter_is_read_from_one_place_or_refused);
 	tcase_add_test(reply, errors_have_the_detail_shape_and_json_type);
 	tcase_add_test(reply, a_422_lists_each_bad_field_like_fastapi);
 	tcase_add_test(reply, an_allowed_origin_gets_cors_headers_on_errors_too);

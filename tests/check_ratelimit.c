@@ -252,6 +252,63 @@ START_TEST(address_block_holds_for_every_email_and_survives_a_success)
 }
 END_TEST
 
+/* Issue 13.5: the address as counted. */
+START_TEST(an_ipv6_client_is_counted_by_its_64)
+{
+	static const struct {
+		const char	*addr, *counted;
+	} cases[] = {
+		{ "2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64" },
+		{ "2001:DB8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64" },
+		{ "2001:db8::1", "2001:db8::/64" },
+		{ "2001:db8:0:0:1::1", "2001:db8::/64" },
+		{ "::1", "::/64" },
+		{ "fe80::1", "fe80::/64" },
+		{ "::ffff:192.0.2.7", "192.0.2.7" },
+		{ "::FFFF:c000:0207", "192.0.2.7" },
+		{ "192.0.2.7", "192.0.2.7" },
+		{ "unix:", "unix:" },
+		{ "not an address", "not an address" },
+		{ "2001:db8::1%eth0", "2001:db8::1%eth0" },
+	};
+	char	 buf[RATELIMIT_CLIENT_MAX];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_str_eq(ratelimit_client(buf, cases[i].addr),
+		    cases[i].counted);
+}
+END_TEST
+
+START_TEST(one_ipv6_64_shares_one_login_counter)
+{
+	char	 email[32], addr[64];
+	long	 retry;
+	int	 i;
+
+	/* ten hosts of one /64, each failing once for its own email */
+	for (i = 0; i < MAX_FAILURES; i++) {
+		snprintf(email, sizeof(email), "user%d@example.com", i);
+		snprintf(addr, sizeof(addr), "2001:db8:a:b:%x::%x", i, i + 1);
+		failed_login(&cfg, email, addr);
+	}
+	ck_assert_int_eq(key_count("test:fl:a:*"), 1);
+	ck_assert_int_eq(counter("test:fl:a:*"), MAX_FAILURES);
+	ck_assert_int_eq(reserve(&cfg, "new@example.com",
+	    "2001:db8:a:b:dead:beef:0:1", &retry), RATELIMIT_BLOCKED);
+	ck_assert_int_gt(retry, 0);
+	/* the next /64 and IPv4 are other clients */
+	ck_assert_int_eq(reserve(&cfg, "new@example.com", "2001:db8:a:c::1",
+	    &retry), RATELIMIT_OK);
+	ck_assert_int_eq(reserve(&cfg, "new2@example.com", "192.0.2.7",
+	    &retry), RATELIMIT_OK);
+	/* a mapped IPv4 address is that IPv4 client */
+	fail_n(&cfg, MAX_FAILURES, "x@example.com", "::ffff:192.0.2.9");
+	ck_assert_int_eq(reserve(&cfg, "y@example.com", "192.0.2.9", &retry),
+	    RATELIMIT_BLOCKED);
+}
+END_TEST
+
 START_TEST(email_case_does_not_split_the_count)
 {
 	long	 retry;
@@ -259,15 +316,16 @@ START_TEST(email_case_does_not_split_the_count)
 	int	 i;
 
 	for (i = 0; i < MAX_FAILURES; i++) {
-		snprintf(addr, sizeof(addr), "2001:db8::%d", i + 1);
+		/* each from its own /64, so only the email adds up */
+		snprintf(addr, sizeof(addr), "2001:db8:%d::1", i + 1);
 		failed_login(&cfg, i % 2 ? "Alice@Example.COM" :
 		    "alice@example.com", addr);
 	}
-	ck_assert_int_eq(reserve(&cfg, "ALICE@EXAMPLE.COM", "2001:db8::99",
+	ck_assert_int_eq(reserve(&cfg, "ALICE@EXAMPLE.COM", "2001:db8:99::1",
 	    &retry), RATELIMIT_BLOCKED);
 	/* an IPv6 address in either case is one client */
-	fail_n(&cfg, MAX_FAILURES, "x@example.com", "2001:DB8::AB");
-	ck_assert_int_eq(reserve(&cfg, "y@example.com", "2001:db8::ab",
+	fail_n(&cfg, MAX_FAILURES, "x@example.com", "2001:DB8:FF::AB");
+	ck_assert_int_eq(reserve(&cfg, "y@example.com", "2001:db8:ff::ab",
 	    &retry), RATELIMIT_BLOCKED);
 }
 END_TEST
@@ -506,7 +564,7 @@ START_TEST(reservations_survive_a_flushed_script_cache)
 }
 END_TEST
 
-START_TEST(garbage_counters_are_unavailable_not_ok)
+START_TEST(garbage_counters_are_errors_not_ok)
 {
 	static const char *const garbage[] = { "lots", "-1", "1e3", "" };
 	char			 key[128];
@@ -518,7 +576,7 @@ START_TEST(garbage_counters_are_unavailable_not_ok)
 	for (i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
 		freeReplyObject(admin("SET %s %s", key, garbage[i]));
 		ck_assert_int_eq(reserve(&cfg, "alice@example.com",
-		    "203.0.113.7", &retry), RATELIMIT_UNAVAILABLE);
+		    "203.0.113.7", &retry), RATELIMIT_ERROR);
 		ck_assert_int_eq(retry, 0);
 		/* nothing counted: the address's increment was taken back */
 		ck_assert_int_eq(key_count("test:fl:a:*"), 0);
@@ -526,7 +584,7 @@ START_TEST(garbage_counters_are_unavailable_not_ok)
 	freeReplyObject(admin("DEL %s", key));
 	freeReplyObject(admin("HSET %s %s %s", key, "a", "b"));
 	ck_assert_int_eq(reserve(&cfg, "alice@example.com", "203.0.113.7",
-	    &retry), RATELIMIT_UNAVAILABLE);
+	    &retry), RATELIMIT_ERROR);
 	/* the connection is still in step: the next answer is right */
 	failed_login(&cfg, "bob@example.com", "203.0.113.7");
 	ck_assert_int_eq(counter("test:fl:a:*"), 1);
@@ -651,6 +709,8 @@ suite(void)
 	tcase_add_test(tc,
 	    address_block_holds_for_every_email_and_survives_a_success);
 	tcase_add_test(tc, email_case_does_not_split_the_count);
+	tcase_add_test(tc, an_ipv6_client_is_counted_by_its_64);
+	tcase_add_test(tc, one_ipv6_64_shares_one_login_counter);
 	tcase_add_test(tc, redis_keys_hold_neither_email_nor_address);
 	tcase_add_test(tc, refused_attempts_do_not_count);
 	tcase_add_test(tc,
@@ -665,7 +725,7 @@ suite(void)
 	tcase_add_test(tc,
 	    a_success_after_the_window_passed_counts_nothing_below_zero);
 	tcase_add_test(tc, reservations_survive_a_flushed_script_cache);
-	tcase_add_test(tc, garbage_counters_are_unavailable_not_ok);
+	tcase_add_test(tc, garbage_counters_are_errors_not_ok);
 	tcase_add_test(tc, redis_down_means_no_limit_and_no_crash);
 	tcase_add_loop_test(tc,
 	    forty_parallel_attempts_let_exactly_the_limit_in, 0, 2);

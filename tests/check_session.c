@@ -15,6 +15,8 @@
 #include "arena.h"
 #include "log.h"
 #include "rconn.h"
+#include "fake_redis.h"
+#include "session_cache.h"
 #include "redis_server.h"
 #include "runner.h"
 #include "session.h"
@@ -23,7 +25,8 @@
 #define GRACE		10
 #define RACE_ROUNDS	10
 
-static const struct session_config cfg = { "test:", TTL, GRACE };
+static const struct session_config cfg = { "test:", TTL, GRACE, 0, NULL,
+    NULL };
 
 static struct redis_server	*srv;
 static char			 srv_dir[64];
@@ -112,12 +115,38 @@ teardown(void)
 	arena_free(arena);
 }
 
+/*
+ * session_rotate with the successor pair as "access|refresh" (what the
+ * handler seals is opaque to sessions), split again into *ga and *gr.
+ */
+static enum session_rotate
+rotate_on(struct rconn *c, const struct session_config *sc, long long uid,
+    const char *sid, const char *presented, const char *new_jti,
+    const char *access, const char *refresh, time_t now, struct arena *a,
+    const char **ga, const char **gr)
+{
+	enum session_rotate	 st;
+	const char		*g, *bar;
+	char			 blob[256];
+
+	snprintf(blob, sizeof(blob), "%s|%s", access, refresh);
+	st = session_rotate(c, sc, uid, sid, presented, new_jti, blob, now, a,
+	    &g);
+	*ga = *gr = NULL;
+	if (g != NULL) {
+		ck_assert_ptr_nonnull(bar = strchr(g, '|'));
+		*ga = arena_strndup(a, g, (size_t)(bar - g));
+		*gr = arena_strdup(a, bar + 1);
+	}
+	return st;
+}
+
 static enum session_rotate
 rotate(long long uid, const char *sid, const char *presented,
     const char *new_jti, const char *access, const char *refresh, time_t now,
     const char **ga, const char **gr)
 {
-	return session_rotate(rc, &cfg, uid, sid, presented, new_jti, access,
+	return rotate_on(rc, &cfg, uid, sid, presented, new_jti, access,
 	    refresh, now, arena, ga, gr);
 }
 
@@ -125,9 +154,9 @@ START_TEST(new_session_is_valid_until_logged_out)
 {
 	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
 	    SESSION_VALID);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"), SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL, 0), SESSION_VALID);
 	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "sidA"), 1);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL, 0),
 	    SESSION_REVOKED);
 	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "sidA"), 0);
 	ck_assert_int_eq(admin_int("SISMEMBER %s %s", "test:{u:42}:sessions",
@@ -137,14 +166,14 @@ END_TEST
 
 START_TEST(session_unknown_to_redis_is_revoked)
 {
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "never"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "never", NULL, 0),
 	    SESSION_REVOKED);
 	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
 	    SESSION_VALID);
 	/* another user's token naming this sid is not this session */
-	ck_assert_int_eq(session_check(rc, &cfg, 43, "sidA"),
+	ck_assert_int_eq(session_check(rc, &cfg, 43, "sidA", NULL, 0),
 	    SESSION_REVOKED);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, ""), SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "", NULL, 0), SESSION_REVOKED);
 }
 END_TEST
 
@@ -155,9 +184,9 @@ START_TEST(second_device_stays_logged_in_when_the_first_logs_out)
 	ck_assert_int_eq(session_create(rc, &cfg, 42, "laptop", "j2"),
 	    SESSION_VALID);
 	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "phone"), 1);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "phone"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "phone", NULL, 0),
 	    SESSION_REVOKED);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "laptop"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "laptop", NULL, 0),
 	    SESSION_VALID);
 }
 END_TEST
@@ -176,10 +205,10 @@ START_TEST(logout_all_ends_every_session_of_that_user_only)
 	ck_assert_int_eq(admin_int("SADD %s %s", "test:{u:42}:sessions",
 	    "expired"), 1);
 	ck_assert_int_eq(session_revoke_all(rc, &cfg, 42), 3);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "a"), SESSION_REVOKED);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "b"), SESSION_REVOKED);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "c"), SESSION_REVOKED);
-	ck_assert_int_eq(session_check(rc, &cfg, 7, "d"), SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "a", NULL, 0), SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "b", NULL, 0), SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "c", NULL, 0), SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 7, "d", NULL, 0), SESSION_VALID);
 	ck_assert_int_eq(admin_int("EXISTS %s", "test:{u:42}:sessions", NULL),
 	    0);
 	ck_assert_int_eq(session_revoke_all(rc, &cfg, 42), 0);
@@ -251,7 +280,7 @@ START_TEST(refresh_token_presented_again_within_grace_gets_same_tokens)
 	/* the successor is current: it rotates */
 	ck_assert_int_eq(rotate(42, "sidA", "j2", "j5", "A5", "R5", 1011, &ga,
 	    &gr), ROTATE_OK);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"), SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL, 0), SESSION_VALID);
 }
 END_TEST
 
@@ -268,14 +297,14 @@ START_TEST(refresh_token_reused_after_grace_revokes_the_session)
 	ck_assert_int_eq(rotate(42, "sidA", "j1", "j3", "A3", "R3",
 	    1000 + GRACE + 1, &ga, &gr), ROTATE_REUSE);
 	ck_assert_ptr_null(ga);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL, 0),
 	    SESSION_REVOKED);
 	ck_assert_int_eq(admin_int("SISMEMBER %s %s", "test:{u:42}:sessions",
 	    "sidA"), 0);
 	/* the thief's successor is dead too; other devices are not */
 	ck_assert_int_eq(rotate(42, "sidA", "j2", "j4", "A4", "R4", 1012, &ga,
 	    &gr), ROTATE_INVALID);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidB"), SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidB", NULL, 0), SESSION_VALID);
 }
 END_TEST
 
@@ -291,7 +320,7 @@ START_TEST(refresh_token_older_than_the_previous_one_revokes_the_session)
 	    &gr), ROTATE_OK);
 	ck_assert_int_eq(rotate(42, "sidA", "j1", "j9", "A9", "R9", 1002, &ga,
 	    &gr), ROTATE_REUSE);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL, 0),
 	    SESSION_REVOKED);
 }
 END_TEST
@@ -304,7 +333,7 @@ START_TEST(unknown_refresh_token_revokes_the_session)
 	    SESSION_VALID);
 	ck_assert_int_eq(rotate(42, "sidA", "forged", "j2", "A2", "R2", 1000,
 	    &ga, &gr), ROTATE_REUSE);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL, 0),
 	    SESSION_REVOKED);
 }
 END_TEST
@@ -336,13 +365,16 @@ START_TEST(sessions_survive_a_flushed_script_cache)
 }
 END_TEST
 
-START_TEST(redis_error_replies_are_unavailable_not_valid)
+START_TEST(redis_error_replies_are_errors_not_valid_nor_unavailable)
 {
 	const char	*ga, *gr;
 
 	admin_status("SET %s %s", "test:{u:42}:s:sidA", "not a hash");
 	ck_assert_int_eq(rotate(42, "sidA", "j1", "j2", "A2", "R2", 1000, &ga,
-	    &gr), ROTATE_UNAVAILABLE);
+	    &gr), ROTATE_ERROR);
+	/* an anchored check reads the hash: WRONGTYPE is an error too */
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA",
+	    "AAAAAAAAAAAAAAAAAAAAAA", 0), SESSION_ERROR);
 	admin_status("SET %s %s", "test:{u:42}:sessions", "not a set");
 	ck_assert_int_eq(session_revoke_all(rc, &cfg, 42), -1);
 	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "sidA"), -1);
@@ -359,16 +391,16 @@ START_TEST(full_redis_refuses_new_sessions_but_still_logs_out)
 	    SESSION_VALID);
 	admin_status("CONFIG SET maxmemory %s", "1", NULL);
 	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidC", "m1"),
-	    SESSION_UNAVAILABLE);
+	    SESSION_ERROR);
 	ck_assert_int_eq(rotate(42, "sidA", "j1", "j2", "A2", "R2", 1000, &ga,
-	    &gr), ROTATE_UNAVAILABLE);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA"), SESSION_VALID);
+	    &gr), ROTATE_ERROR);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL, 0), SESSION_VALID);
 	ck_assert_int_eq(session_revoke(rc, &cfg, 42, "sidA"), 1);
 	ck_assert_int_eq(session_revoke_all(rc, &cfg, 42), 1);
 	admin_status("CONFIG SET maxmemory %s", "0", NULL);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidB"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidB", NULL, 0),
 	    SESSION_REVOKED);
-	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidC"),
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidC", NULL, 0),
 	    SESSION_REVOKED);
 	ck_assert_int_eq(admin_int("EXISTS %s", "test:{u:42}:s:sidC", NULL),
 	    0);
@@ -381,9 +413,9 @@ START_TEST(no_connection_means_unavailable)
 
 	ck_assert_int_eq(session_create(NULL, &cfg, 42, "s", "j1"),
 	    SESSION_UNAVAILABLE);
-	ck_assert_int_eq(session_check(NULL, &cfg, 42, "s"),
+	ck_assert_int_eq(session_check(NULL, &cfg, 42, "s", NULL, 0),
 	    SESSION_UNAVAILABLE);
-	ck_assert_int_eq(session_rotate(NULL, &cfg, 42, "s", "j1", "j2", "A",
+	ck_assert_int_eq(rotate_on(NULL, &cfg, 42, "s", "j1", "j2", "A",
 	    "R", 1000, arena, &ga, &gr), ROTATE_UNAVAILABLE);
 	ck_assert_ptr_null(ga);
 	ck_assert_ptr_null(gr);
@@ -405,11 +437,11 @@ START_TEST(stopped_redis_means_unavailable)
 	ck_assert_int_eq(session_create(orc, &cfg, 42, "s", "j1"),
 	    SESSION_VALID);
 	ck_assert_int_eq(redis_server_stop(own), 0);
-	ck_assert_int_eq(session_check(orc, &cfg, 42, "s"),
+	ck_assert_int_eq(session_check(orc, &cfg, 42, "s", NULL, 0),
 	    SESSION_UNAVAILABLE);
 	ck_assert_int_eq(session_create(orc, &cfg, 42, "t", "j1"),
 	    SESSION_UNAVAILABLE);
-	ck_assert_int_eq(session_rotate(orc, &cfg, 42, "s", "j1", "j2", "A",
+	ck_assert_int_eq(rotate_on(orc, &cfg, 42, "s", "j1", "j2", "A",
 	    "R", 1000, arena, &ga, &gr), ROTATE_UNAVAILABLE);
 	ck_assert_int_eq(session_revoke(orc, &cfg, 42, "s"), -1);
 	ck_assert_int_eq(session_revoke_all(orc, &cfg, 42), -1);
@@ -446,7 +478,7 @@ race_tab(int id, const char *sid, int gate, int out)
 	snprintf(acc, sizeof(acc), "A-%s-%d", sid, id);
 	snprintf(ref, sizeof(ref), "R-%s-%d", sid, id);
 	if (read(gate, &c, 1) == 1) {
-		res.st = (int)session_rotate(trc, &cfg, 42, sid, "j1", jti, acc,
+		res.st = (int)rotate_on(trc, &cfg, 42, sid, "j1", jti, acc,
 		    ref, time(NULL), ta, &ga, &gr);
 		if (res.st == ROTATE_OK) {
 			ga = acc;
@@ -504,9 +536,154 @@ START_TEST(two_tabs_refreshing_at_once_end_with_the_same_tokens)
 		    res[0].st, res[1].st);
 		ck_assert_str_eq(res[0].access, res[1].access);
 		ck_assert_str_eq(res[0].refresh, res[1].refresh);
-		ck_assert_int_eq(session_check(rc, &cfg, 42, sid),
+		ck_assert_int_eq(session_check(rc, &cfg, 42, sid, NULL, 0),
 		    SESSION_VALID);
 	}
+}
+END_TEST
+
+/* the link dies after Redis ran the rotation, before its reply arrived */
+START_TEST(rotation_whose_reply_was_lost_is_resent_and_not_a_reuse)
+{
+	static const struct fake_conn_spec specs[] = {
+		{ FAKE_PROXY, "LOST-REPLY-ACCESS" }, { FAKE_PROXY, NULL }
+	};
+	static const struct session_config nograce = { "test:", TTL, 0, 0,
+	    NULL, NULL };
+	struct fake_redis	*f;
+	struct rconn		*frc;
+	char			 url[64];
+	const char		*ga, *gr;
+
+	ck_assert_ptr_nonnull(f = fake_redis_start(redis_server_port(srv),
+	    specs, 2, NULL));
+	fake_redis_url(f, url, sizeof(url));
+	ck_assert_ptr_nonnull(frc = test_rconn_new(url));
+	ck_assert_int_eq(session_create(frc, &nograce, 42, "sidL", "j1"),
+	    SESSION_VALID);
+	/* no grace window at all: only the resend rule can save it */
+	ck_assert_int_eq(rotate_on(frc, &nograce, 42, "sidL", "j1", "j2",
+	    "LOST-REPLY-ACCESS", "R2", 1000, arena, &ga, &gr), ROTATE_OK);
+	ck_assert_int_eq(session_check(frc, &nograce, 42, "sidL", NULL, 0),
+	    SESSION_VALID);
+	/* exactly one successor: j2 is current, j1 is gone */
+	ck_assert_int_eq(rotate_on(frc, &nograce, 42, "sidL", "j2", "j3",
+	    "A3", "R3", 1001, arena, &ga, &gr), ROTATE_OK);
+	ck_assert_int_eq(rotate_on(frc, &nograce, 42, "sidL", "j1", "j4",
+	    "A4", "R4", 1002, arena, &ga, &gr), ROTATE_REUSE);
+	rconn_free(frc);
+	fake_redis_stop(f);
+}
+END_TEST
+
+/* tokens minted on signature alone during an outage */
+START_TEST(anchored_token_lives_only_while_its_anchor_is_current)
+{
+	const char	*ga, *gr;
+
+	ck_assert_int_eq(session_create(rc, &cfg, 42, "sidA", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", "j1", 0),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", "j0", 0),
+	    SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "gone", "j1", 0),
+	    SESSION_REVOKED);
+	ck_assert_int_eq(rotate(42, "sidA", "j1", "j2", "A2", "R2", 1000, &ga,
+	    &gr), ROTATE_OK);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", "j1", 0),
+	    SESSION_REVOKED);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", "j2", 0),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cfg, 42, "sidA", NULL, 0),
+	    SESSION_VALID);
+}
+END_TEST
+
+/* redis_client_cache: live sessions remembered until Redis says otherwise */
+
+static unsigned long
+cache_hits(void)
+{
+	struct session_cache_stats	 st;
+
+	session_cache_stats(&st);
+	return st.hits;
+}
+
+/* A session checked once (from Redis) and once more (from memory). */
+static void
+warm(const struct session_config *cc, const char *sid, time_t until)
+{
+	unsigned long	 h = cache_hits();
+
+	ck_assert_int_eq(session_check(rc, cc, 42, sid, NULL, until),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, cc, 42, sid, NULL, until),
+	    SESSION_VALID);
+	ck_assert_uint_eq(cache_hits(), h + 1);
+}
+
+START_TEST(client_cache_forgets_what_redis_changes_before_answering)
+{
+	struct rconn_config	 rcfg;
+	struct session_config	 cc = cfg;
+	char			 url[64];
+	const char		*why;
+	time_t			 until = time(NULL) + 600;
+	unsigned long		 h;
+
+	memset(&rcfg, 0, sizeof(rcfg));
+	redis_server_url(srv, url, sizeof(url));
+	ck_assert_int_eq(rconn_url_parse(url, &rcfg.url, &why), 0);
+	rcfg.connect_timeout_ms = 200;
+	rcfg.command_timeout_ms = 1000;
+	rcfg.backoff_min_ms = 20;
+	rcfg.backoff_max_ms = 100;
+	cc.client_cache = 1;
+	cc.redis = &rcfg;
+	ck_assert_int_eq(session_create(rc, &cc, 42, "sidA", "j1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_create(rc, &cc, 42, "sidB", "k1"),
+	    SESSION_VALID);
+	warm(&cc, "sidA", until);
+	/* another worker's logout: the next check asks Redis again */
+	admin_int("DEL %s", "test:{u:42}:s:sidA", NULL);
+	ck_assert_int_eq(session_check(rc, &cc, 42, "sidA", NULL, until),
+	    SESSION_REVOKED);
+
+	/* FLUSHALL: everything forgotten */
+	warm(&cc, "sidB", until);
+	admin_status("FLUSHALL", NULL, NULL);
+	ck_assert_int_eq(session_check(rc, &cc, 42, "sidB", NULL, until),
+	    SESSION_REVOKED);
+
+	/* the subscriber killed: nothing trusted until it is back */
+	ck_assert_int_eq(session_create(rc, &cc, 42, "sidC", "m1"),
+	    SESSION_VALID);
+	warm(&cc, "sidC", until);
+	admin_int("CLIENT KILL TYPE %s", "pubsub", NULL);
+	h = cache_hits();
+	ck_assert_int_eq(session_check(rc, &cc, 42, "sidC", NULL, until),
+	    SESSION_VALID);
+	ck_assert_uint_eq(cache_hits(), h);		/* asked Redis */
+
+	/* the main connection killed: its tracking went with it */
+	warm(&cc, "sidC", until);
+	admin_int("CLIENT KILL TYPE %s", "normal", NULL);
+	admin_int("DEL %s", "test:{u:42}:s:sidC", NULL);
+	ck_assert_int_eq(session_check(rc, &cc, 42, "sidC", NULL, until),
+	    SESSION_REVOKED);
+
+	/* never past the token's exp */
+	ck_assert_int_eq(session_create(rc, &cc, 42, "sidD", "n1"),
+	    SESSION_VALID);
+	h = cache_hits();
+	ck_assert_int_eq(session_check(rc, &cc, 42, "sidD", NULL,
+	    time(NULL) - 1), SESSION_VALID);
+	ck_assert_int_eq(session_check(rc, &cc, 42, "sidD", NULL,
+	    time(NULL) - 1), SESSION_VALID);
+	ck_assert_uint_eq(cache_hits(), h);
 }
 END_TEST
 
@@ -537,12 +714,18 @@ suite(void)
 	tcase_add_test(tc,
 	    refresh_without_a_session_is_invalid_and_stores_nothing);
 	tcase_add_test(tc, sessions_survive_a_flushed_script_cache);
-	tcase_add_test(tc, redis_error_replies_are_unavailable_not_valid);
+	tcase_add_test(tc,
+	    redis_error_replies_are_errors_not_valid_nor_unavailable);
 	tcase_add_test(tc, full_redis_refuses_new_sessions_but_still_logs_out);
 	tcase_add_test(tc, no_connection_means_unavailable);
 	tcase_add_test(tc, stopped_redis_means_unavailable);
 	tcase_add_test(tc,
 	    two_tabs_refreshing_at_once_end_with_the_same_tokens);
+	tcase_add_test(tc,
+	    rotation_whose_reply_was_lost_is_resent_and_not_a_reuse);
+	tcase_add_test(tc, anchored_token_lives_only_while_its_anchor_is_current);
+	tcase_add_test(tc,
+	    client_cache_forgets_what_redis_changes_before_answering);
 	suite_add_tcase(s, tc);
 	return s;
 }

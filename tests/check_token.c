@@ -607,6 +607,61 @@ START_TEST(empty_key_config_verifies_nothing)
 }
 END_TEST
 
+START_TEST(stamp_and_anchor_claims_come_back_as_issued)
+{
+	struct token_subject	 subj = { 42, SID, "0123abcdef", JTI };
+	struct token		 issued, t;
+	char			*str;
+
+	ck_assert_ptr_nonnull(str = token_issue_for(&cfg, TOKEN_ACCESS, &subj,
+	    NOW, &issued));
+	ck_assert_int_eq(token_verify(&cfg, TOKEN_ACCESS, str, NOW, &t), 0);
+	ck_assert_str_eq(t.stamp, "0123abcdef");
+	ck_assert_str_eq(t.anchor, JTI);
+	free(str);
+	/* neither: the fields are empty, the token still good */
+	ck_assert_ptr_nonnull(str = token_issue(&cfg, TOKEN_ACCESS, 42, SID,
+	    NOW, &issued));
+	ck_assert_int_eq(token_verify(&cfg, TOKEN_ACCESS, str, NOW, &t), 0);
+	ck_assert_str_eq(t.stamp, "");
+	ck_assert_str_eq(t.anchor, "");
+	free(str);
+	/* a stamp or anchor that is not an id is never issued */
+	subj.stamp = "not a stamp";
+	ck_assert_ptr_null(token_issue_for(&cfg, TOKEN_ACCESS, &subj, NOW,
+	    &issued));
+	subj.stamp = NULL;
+	subj.anchor = "short";
+	ck_assert_ptr_null(token_issue_for(&cfg, TOKEN_ACCESS, &subj, NOW,
+	    &issued));
+}
+END_TEST
+
+START_TEST(bad_stamp_or_anchor_claims_are_refused)
+{
+	static const char *const extra[] = {
+		"\"ust\":7", "\"ust\":\"\"", "\"ust\":\"a b\"",
+		"\"ust\":\"" "0123456789012345678901234567890123456789"
+		"012345678901234567890123456789\"",
+		"\"anc\":true", "\"anc\":\"short\"",
+		"\"anc\":\"AAAAAAAAAAAAAAAAAAAAA!\"",
+	};
+	char		 pl[1024], tok[CRAFT_MAX];
+	size_t		 i;
+	int		 n;
+
+	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		n = snprintf(pl, sizeof(pl), "{\"iss\":\"mockpie\","
+		    "\"sub\":\"42\",\"iat\":%ld,\"exp\":%ld,\"jti\":\"" JTI
+		    "\",\"sid\":\"" SID "\",\"typ\":\"access\",%s}", NOW,
+		    NOW + 900, extra[i]);
+		ck_assert(n > 0 && (size_t)n < sizeof(pl));
+		craft(tok, sizeof(tok), HDR_HS256, pl, MAC_HS256, SECRET);
+		assert_refused(TOKEN_ACCESS, tok, NULL);
+	}
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -649,6 +704,8 @@ suite(void)
 	tcase_add_test(tc, string_exp_is_refused_not_read_as_zero);
 	tcase_add_test(tc, token_with_wrong_issuer_is_refused);
 	tcase_add_test(tc, payload_that_is_a_json_array_is_refused);
+	tcase_add_test(tc, stamp_and_anchor_claims_come_back_as_issued);
+	tcase_add_test(tc, bad_stamp_or_anchor_claims_are_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("shape");

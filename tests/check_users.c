@@ -760,6 +760,56 @@ START_TEST(handle_inherited_across_fork_is_refused_in_the_child)
 }
 END_TEST
 
+START_TEST(each_user_gets_a_random_session_stamp_that_lookups_return)
+{
+	struct users	*u = open_store();
+	struct user	 in = sample("st1@example.org", "stamp1", "+4412300001");
+	struct user	 in2 = sample("st2@example.org", "stamp2", "+4412300002");
+	struct user	 a, b, got;
+
+	ck_assert_int_eq(users_create(u, &in, arena, &a), USERS_OK);
+	ck_assert_int_eq(users_create(u, &in2, arena, &b), USERS_OK);
+	ck_assert_ptr_nonnull(a.session_stamp);
+	ck_assert_uint_eq(strlen(a.session_stamp), USERS_STAMP_BYTES * 2);
+	ck_assert_str_ne(a.session_stamp, b.session_stamp);
+	ck_assert_int_eq(users_find_by_id(u, a.id, arena, &got), 1);
+	ck_assert_str_eq(got.session_stamp, a.session_stamp);
+	ck_assert_int_eq(users_find_by_email(u, in.email, arena, &got), 1);
+	ck_assert_str_eq(got.session_stamp, a.session_stamp);
+	users_close(u);
+}
+END_TEST
+
+START_TEST(version_1_rows_get_distinct_stamps_when_migrated)
+{
+	struct users	*u;
+	struct user	 got;
+
+	/* a database as version 1 left it, with two users */
+	raw_exec("CREATE TABLE schema_version (id INTEGER PRIMARY KEY CHECK "
+	    "(id = 1), version INTEGER NOT NULL) STRICT;"
+	    "INSERT INTO schema_version VALUES (1, 1);"
+	    "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " first_name TEXT NOT NULL, last_name TEXT NOT NULL,"
+	    " username TEXT NOT NULL COLLATE NOCASE,"
+	    " email TEXT NOT NULL COLLATE NOCASE,"
+	    " phone_number TEXT NOT NULL, gender TEXT NOT NULL,"
+	    " password_hash TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	    " updated_at INTEGER NOT NULL) STRICT;"
+	    "INSERT INTO users VALUES (1, 'A', 'B', 'ab', 'a@x.io', '+1555',"
+	    " 'male', 'h', 1, 1), (2, 'C', 'D', 'cd', 'c@x.io', '+1556',"
+	    " 'female', 'h', 1, 1);");
+	u = open_store();
+	ck_assert_int_eq(raw_int("SELECT version FROM schema_version"),
+	    users_schema_version());
+	ck_assert_int_eq(raw_int("SELECT count(DISTINCT session_stamp) FROM"
+	    " users WHERE length(session_stamp) = 32"), 2);
+	ck_assert_int_eq(users_find_by_id(u, 1, arena, &got), 1);
+	ck_assert_uint_eq(strlen(got.session_stamp), 32);
+	users_close(u);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -771,6 +821,9 @@ suite(void)
 	tcase_add_test(tc,
 	    created_user_is_found_by_id_and_by_email_in_any_case);
 	tcase_add_test(tc, unknown_id_and_email_are_not_found);
+	tcase_add_test(tc,
+	    each_user_gets_a_random_session_stamp_that_lookups_return);
+	tcase_add_test(tc, version_1_rows_get_distinct_stamps_when_migrated);
 	tcase_add_test(tc,
 	    a_new_password_hash_replaces_the_old_and_keeps_updated_at);
 	tcase_add_test(tc, email_is_stored_lower_cased_and_times_as_integers);

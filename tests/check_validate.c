@@ -622,29 +622,197 @@ END_TEST
 
 START_TEST(login_needs_email_and_password)
 {
-	validate_login(NULL, NULL, &errs);
+	validate_login(arena, NULL, NULL, &errs);
 	ck_assert_uint_eq(errs.n, 2);
 	ck_assert_str_eq(errs.e[0].field, "email");
 	ck_assert_str_eq(errs.e[0].msg, "Field required");
 	ck_assert_str_eq(errs.e[0].type, "missing");
 	ck_assert_str_eq(errs.e[1].field, "password");
 	ck_assert_str_eq(errs.e[1].type, "missing");
-	validate_login("jane@example.com", "", &errs);
+	validate_login(arena, "jane@example.com", "", &errs);
 	only_error("password", "Field required", "missing");
-	validate_login("jane@example.com", "x", &errs);
+	validate_login(arena, "jane@example.com", "x", &errs);
 	ck_assert_uint_eq(errs.n, 0);
 }
 END_TEST
 
-START_TEST(email_is_stored_lower_cased)
+START_TEST(login_refuses_an_email_that_has_no_canonical_form)
 {
-	ck_assert_str_eq(validate_lower_email(arena, "John.DOE@Example.COM"),
-	    "john.doe@example.com");
+	validate_login(arena, "dave\xc2\xad@example.com", "x", &errs);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.e[0].field, "email");
+	ck_assert_str_eq(errs.e[0].type, "value_error");
+	ck_assert_str_eq(errs.e[0].msg, EMAIL_MSG "The email address contains "
+	    "unsafe characters: SOFT HYPHEN.");
+	validate_login(arena, "jane", "x", &errs);
+	only_error("email", EMAIL_MSG "An email address must have an @-sign.",
+	    "value_error");
+}
+END_TEST
+
+/* s's canonical form is want (NULL: refused), and is its own. */
+static void
+canon(const char *s, const char *want)
+{
+	const char	*got = validate_email_canonical(arena, s);
+
+	if (want == NULL) {
+		ck_assert_msg(got == NULL, "%s -> %s", s, got);
+		return;
+	}
+	ck_assert_msg(got != NULL, "%s refused", s);
+	ck_assert_str_eq(got, want);
+	ck_assert_str_eq(validate_email_canonical(arena, got), want);
+}
+
+START_TEST(email_is_stored_in_its_canonical_form)
+{
+	canon("John.DOE@Example.COM", "john.doe@example.com");
 	/* ŻÓŁW@X.PL -> żółw@x.pl */
-	ck_assert_str_eq(validate_lower_email(arena,
-	    "\xc5\xbb\xc3\x93\xc5\x81W@X.PL"),
+	canon("\xc5\xbb\xc3\x93\xc5\x81W@X.PL",
 	    "\xc5\xbc\xc3\xb3\xc5\x82w@x.pl");
-	ck_assert_ptr_null(validate_lower_email(arena, NULL));
+	ck_assert_ptr_null(validate_email_canonical(arena, NULL));
+}
+END_TEST
+
+/* Issue 13.3: the spellings that made separate accounts are one. */
+START_TEST(equivalent_spellings_have_one_canonical_form)
+{
+	/* carol@bücher.de, its A-label in capitals, its NFD spelling */
+	canon("carol@b\xc3\xbc" "cher.de", "carol@xn--bcher-kva.de");
+	canon("carol@XN--BCHER-KVA.DE", "carol@xn--bcher-kva.de");
+	canon("carol@bu\xcc\x88" "cher.de", "carol@xn--bcher-kva.de");
+	canon("Carol@B\xc3\x9c" "CHER.de", "carol@xn--bcher-kva.de");
+	/* dave@ｅｘａｍｐｌｅ.com, and an ideographic full stop */
+	canon("dave@\xef\xbd\x85\xef\xbd\x98\xef\xbd\x81\xef\xbd\x8d"
+	    "\xef\xbd\x90\xef\xbd\x8c\xef\xbd\x85.com", "dave@example.com");
+	canon("dave@example\xe3\x80\x82" "com", "dave@example.com");
+	/* the Kelvin sign folds to k; fullwidth local parts fold too */
+	canon("\xe2\x84\xaa" "im@example.com", "kim@example.com");
+	canon("\xef\xbd\x84\xef\xbd\x81ve@example.com", "dave@example.com");
+	/* full case folding: ß and ẞ are ss, the ligature fi is f i */
+	canon("Stra\xc3\x9f" "e@example.com", "strasse@example.com");
+	canon("\xe1\xba\x9e@example.com", "ss@example.com");
+	canon("\xef\xac\x81n@example.com", "fin@example.com");
+	/* precomposed and decomposed é in the local part */
+	canon("Ren\xc3\xa9@example.com", "ren\xc3\xa9@example.com");
+	canon("Rene\xcc\x81@example.com", "ren\xc3\xa9@example.com");
+	/* non-transitional UTS 46: ß stays ß in a domain */
+	canon("a@stra\xc3\x9f" "e.de", "a@xn--strae-oqa.de");
+}
+END_TEST
+
+/* UTF-8 of c into buf (at least 5 bytes). */
+static void
+put_utf8(char *buf, unsigned c)
+{
+	unsigned char	*b = (unsigned char *)buf;
+
+	if (c < 0x800) {
+		b[0] = 0xc0 | c >> 6;
+		b[1] = 0x80 | (c & 0x3f);
+		b[2] = 0;
+	} else if (c < 0x10000) {
+		b[0] = 0xe0 | c >> 12;
+		b[1] = 0x80 | (c >> 6 & 0x3f);
+		b[2] = 0x80 | (c & 0x3f);
+		b[3] = 0;
+	} else {
+		b[0] = 0xf0 | c >> 18;
+		b[1] = 0x80 | (c >> 12 & 0x3f);
+		b[2] = 0x80 | (c >> 6 & 0x3f);
+		b[3] = 0x80 | (c & 0x3f);
+		b[4] = 0;
+	}
+}
+
+/*
+ * What is stored logs in: the canonical form of an address is accepted
+ * and is its own, for a sample of every code point in the local part and
+ * in the domain (all of them were checked once, by hand: none differs).
+ */
+START_TEST(every_canonical_form_is_its_own)
+{
+	char		 cp[8], email[64];
+	const char	*c1, *c2;
+	unsigned	 c;
+	int		 where, n = 0;
+
+	for (c = 0x80; c < 0x110000; c += c < 0x3400 ? 1 : 97) {
+		if (c >= 0xd800 && c <= 0xdfff)
+			continue;
+		put_utf8(cp, c);
+		for (where = 0; where < 2; where++) {
+			snprintf(email, sizeof(email), where ? "a@a%sb.com" :
+			    "a%sb@example.com", cp);
+			arena_reset(arena);
+			if ((c1 = validate_email_canonical(arena, email)) ==
+			    NULL)
+				continue;
+			n++;
+			c2 = validate_email_canonical(arena, c1);
+			ck_assert_msg(c2 != NULL && strcmp(c1, c2) == 0,
+			    "U+%04X: %s -> %s", c, c1, c2 ? c2 : "refused");
+		}
+	}
+	ck_assert_int_gt(n, 1000);
+}
+END_TEST
+
+START_TEST(invisible_code_points_are_refused_not_dropped)
+{
+	email_bad("dave\xc2\xad@example.com",
+	    "contains unsafe characters: SOFT HYPHEN.");
+	email_bad("dave@ex\xe2\x80\x8d" "ample.com",
+	    "contains unsafe characters: ZERO WIDTH JOINER.");
+	email_bad("da\xe2\x80\x8cve@example.com", "ZERO WIDTH NON-JOINER");
+	email_bad("dave@ex\xc2\xad" "ample.com", "SOFT HYPHEN");
+	email_bad("\xe2\x80\xae" "dave@example.com",
+	    "RIGHT-TO-LEFT OVERRIDE");
+	email_bad("dave\xe2\x81\xa6@example.com", "LEFT-TO-RIGHT ISOLATE");
+	email_bad("dave\xef\xb8\x8f@example.com", "VARIATION SELECTOR-16");
+	email_bad("dave\xf3\xa0\x84\x80@example.com", "VARIATION SELECTOR-17");
+	email_bad("dave\xe3\x85\xa4@example.com", "HANGUL FILLER");
+	email_bad("dave\xcd\x8f@example.com", "COMBINING GRAPHEME JOINER");
+	email_bad("dave\xe2\x81\xa0@example.com", "WORD JOINER");
+	email_bad("dave\xf3\xa0\x80\x81@example.com", "LANGUAGE TAG");
+	/* private use and unassigned: no stable form, no name */
+	email_bad("dave\xee\x80\x80@example.com", "U+E000");
+	email_bad("dave\xcd\xb8@example.com", "U+0378");
+	/* a mark cannot open the local part or the domain */
+	email_bad("\xcc\x81" "dave@example.com", "COMBINING ACUTE ACCENT");
+	email_bad("dave@\xcc\x81" "example.com", "COMBINING ACUTE ACCENT");
+	/* each named once, sorted, at most four */
+	email_bad("d\xe2\x80\x8d" "a\xc2\xad" "v\xe2\x80\x8d" "e@example.com",
+	    "unsafe characters: SOFT HYPHEN, ZERO WIDTH JOINER.");
+}
+END_TEST
+
+START_TEST(domains_that_uts46_refuses_are_refused)
+{
+	email_bad("a@xn--ab.com", "after the @-sign contains invalid "
+	    "characters (");
+	email_bad("a@xn--a.com", "after the @-sign contains invalid");
+	email_bad("a@\xf0\x9f\x98\x80.com", "after the @-sign contains "
+	    "invalid");
+	email_bad("a@\xe2\x92\x88" "com", "after the @-sign contains invalid");
+	email_bad("a@ab--cd.com", "after the @-sign contains invalid");
+	/* mapped to what a host name cannot hold: fullwidth _ and @ */
+	email_bad("a@ex\xef\xbc\xbf" "ample.com",
+	    "The part after the @-sign contains invalid characters: '_'.");
+	email_bad("a@ex\xef\xbc\xa0" "ample.com",
+	    "The part after the @-sign contains invalid characters: '@'.");
+	/* ideographic full stops making an empty label */
+	email_bad("a@example\xe3\x80\x82\xe3\x80\x82" "com",
+	    "two periods in a row");
+	/* folding that makes an @-sign or a parenthesis in the local part */
+	email_bad("a\xef\xb9\xab" "b@example.com",
+	    "invalid characters before the @-sign: '@'");
+	email_bad("\xe2\x91\xb4@example.com",
+	    "invalid characters before the @-sign: '('");
+	/* the A-label counts against the length */
+	ck_assert_ptr_null(validate_email_canonical(arena,
+	    "a@b\xc3\xbc" "cher..de"));
 }
 END_TEST
 
@@ -709,6 +877,10 @@ suite(void)
 	tcase_add_test(tc, email_missing_at_sign_has_email_validator_wording);
 	tcase_add_test(tc, email_length_bounds_are_enforced);
 	tcase_add_test(tc, email_length_counts_characters_not_bytes);
+	tcase_add_test(tc, equivalent_spellings_have_one_canonical_form);
+	tcase_add_test(tc, every_canonical_form_is_its_own);
+	tcase_add_test(tc, invisible_code_points_are_refused_not_dropped);
+	tcase_add_test(tc, domains_that_uts46_refuses_are_refused);
 	tcase_add_test(tc, gender_must_be_one_of_three_values);
 	tcase_add_test(tc, common_password_is_refused_whatever_its_case);
 	tcase_add_test(tc, password_equal_to_username_in_other_case_is_refused);
@@ -726,10 +898,11 @@ suite(void)
 
 	tcase_add_checked_fixture(tl, setup, teardown);
 	tcase_add_test(tl, login_needs_email_and_password);
+	tcase_add_test(tl, login_refuses_an_email_that_has_no_canonical_form);
 	suite_add_tcase(s, tl);
 
 	tcase_add_checked_fixture(tu, setup, teardown);
-	tcase_add_test(tu, email_is_stored_lower_cased);
+	tcase_add_test(tu, email_is_stored_in_its_canonical_form);
 	tcase_add_test(tu, characters_are_counted_as_code_points);
 	tcase_add_test(tu, case_folding_covers_latin_greek_and_cyrillic);
 	suite_add_tcase(s, tu);

@@ -68,6 +68,7 @@ struct stack {
 	int			 nginx_workers;
 	int			 keepalive;
 	int			 own_group;
+	const char		*server_extra;	/* the caller's, or "" */
 };
 
 extern char	**environ;
@@ -562,7 +563,7 @@ nginx_conf(struct stack *s, char *const *env, int port)
 		{ "KEEPALIVE", keepalive },
 		{ "BODY_LIMIT", "64k" },
 		{ "CORS_MAP", map },
-		{ "SERVER_EXTRA", "" },
+		{ "SERVER_EXTRA", s->server_extra },
 		{ NULL, NULL }
 	};
 
@@ -869,6 +870,8 @@ stack_start(const struct stack_options *o)
 	s->nginx_workers = o->nginx_workers > 0 ? o->nginx_workers : 1;
 	s->keepalive = o->keepalive > 0 ? o->keepalive : 1;
 	s->own_group = o->own_group;
+	s->server_extra = o->nginx_server_extra != NULL ?
+	    o->nginx_server_extra : "";
 	if (test_tmpdir(s->dir, sizeof(s->dir)) == -1) {
 		fprintf(stderr, "harness: mkdtemp: %s\n", strerror(errno));
 		s->dir[0] = '\0';

@@ -44,6 +44,9 @@ struct stack_options {
 						   group of its own, whose
 						   id is the master's pid
 						   (kill -- -PGID) */
+	const char		*nginx_server_extra; /* nginx configuration
+						   added to the server block
+						   (@SERVER_EXTRA@), or NULL */
 };
 
 struct http_response {

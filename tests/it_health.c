@@ -3,16 +3,24 @@
  * JSON errors, over HTTP through nginx with a real redis-server and pool
  * (SPEC 2, 3; issue 2 item 9).
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <check.h>
+#include <hiredis/hiredis.h>
 #include <json-c/json.h>
 
+#include "api_client.h"
 #include "harness.h"
 #include "redis_server.h"
 #include "runner.h"
@@ -23,10 +31,20 @@
 #define VALUE_MAX	256
 #define BIG_BODY	(100 * 1024)
 #define FAST_MS		1000	/* a bound on hanging, not a benchmark */
-#define STORM_REQUESTS	20
-#define STORM_GAP_MS	50
-#define MAX_ATTEMPTS	8	/* 20 requests without back-off: 20 */
+#define STORM_MS	1000	/* bursts at every worker, Redis down */
+#define MAX_ATTEMPTS	4	/* per worker in that time (SPEC 3) */
 #define RECOVER_MS	5000
+#define RW_REQUESTS	10	/* /health read/write tests counted */
+#define MONITOR_ROUNDS	4	/* concurrent bursts of /health */
+#define MONITOR_BURST	6
+#define KEYS_MAX	256
+#define KEY_MAX		256
+#define CHUNK		4096
+#define FCGI_CHUNK	16384	/* STDIN record size */
+#define FCGI_ANSWER_MS	5000
+#define CONF_MAX	(64 * 1024)
+#define PIDS_MAX	64
+#define RELOAD_MS	5000
 
 static struct stack	*st;	/* the TCase's stack */
 
@@ -242,6 +260,262 @@ START_TEST(redis_test_reports_each_cache_operation_succeeding)
 }
 END_TEST
 
+/* Runs a command on an admin client, asserting a reply (not an error). */
+static redisReply *
+admin(redisContext *c, const char *fmt, ...)
+{
+	va_list		 ap;
+	redisReply	*r;
+
+	va_start(ap, fmt);
+	r = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	ck_assert_msg(r != NULL, "admin: %s", c->errstr);
+	ck_assert_msg(r->type != REDIS_REPLY_ERROR, "admin: %s", r->str);
+	return r;
+}
+
+/* INFO stats' total_reads_processed: reads Redis made from clients. */
+static long long
+redis_reads(redisContext *c)
+{
+	redisReply	*r = admin(c, "INFO stats");
+	const char	*p;
+	long long	 n;
+
+	p = strstr(r->str, "total_reads_processed:");
+	ck_assert_msg(p != NULL, "no total_reads_processed in INFO stats");
+	n = atoll(p + strlen("total_reads_processed:"));
+	freeReplyObject(r);
+	return n;
+}
+
+/* One MONITOR line: the client's address, the command and its key. */
+struct monitored {
+	char	 client[64];
+	char	 cmd[16];
+	char	 key[KEY_MAX];
+	int	 ttl;		/* SET with PX or EX */
+};
+
+/* Parses `TIME [DB ADDR] "CMD" "KEY" ...` into m: 1, or 0. */
+static int
+monitor_parse(const char *line, struct monitored *m)
+{
+	const char	*a, *b;
+
+	memset(m, 0, sizeof(*m));
+	if ((a = strchr(line, '[')) == NULL || (b = strchr(a, ']')) == NULL ||
+	    (a = strchr(a, ' ')) == NULL || a > b)
+		return 0;
+	snprintf(m->client, sizeof(m->client), "%.*s", (int)(b - a - 1),
+	    a + 1);
+	if (sscanf(b + 1, " \"%15[^\"]\" \"%255[^\"]\"", m->cmd, m->key) < 1)
+		return 0;
+	m->ttl = strstr(b, "\"PX\"") != NULL || strstr(b, "\"px\"") !=
+	    NULL || strstr(b, "\"EX\"") != NULL || strstr(b, "\"ex\"") != NULL;
+	return 1;
+}
+
+/*
+ * SPEC 2: /health's read/write test uses a key of its own (per worker or
+ * per request, with a TTL) and sends its commands pipelined in one round
+ * trip.  Round trips: Redis's count of reads from clients (INFO stats)
+ * across sequential /health requests on warm workers is one per request,
+ * where SET, GET and DEL sent one after the other would take three.
+ * Keys: MONITOR during concurrent bursts that reach several workers.
+ */
+START_TEST(health_read_write_test_uses_its_own_key_in_one_round_trip)
+{
+	struct api_person	 p;
+	struct api_tally	 t;
+	struct monitored	 m, set[KEYS_MAX];
+	struct http_conn	 c[MONITOR_BURST];
+	struct http_response	 r;
+	redisContext		*rc, *mon;
+	redisReply		*rep;
+	struct timeval		 tv = { 5, 0 };
+	long long		 r0, r1, reads;
+	int			 i, j, k, nset = 0, clients = 0, done = 0;
+
+	api_register(st, &p);
+	memset(&t, 0, sizeof(t));
+	api_burst_every_worker(st, p.access, &t);	/* every handle warm */
+	ck_assert_ptr_nonnull(rc = redis_server_client(stack_redis(st)));
+	r0 = redis_reads(rc);
+	for (i = 0; i < RW_REQUESTS; i++) {
+		get("/health", NULL, &r);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_ptr_nonnull(strstr(r.body,
+		    "\"read_write_test\":\"passed\""));
+		http_response_free(&r);
+	}
+	r1 = redis_reads(rc);
+	reads = r1 - r0 - 1;		/* the second INFO is a read too */
+	fprintf(stderr, "it_health: %d /health read/write tests: %lld reads "
+	    "by Redis\n", RW_REQUESTS, reads);
+	ck_assert_msg(reads >= RW_REQUESTS && reads <= RW_REQUESTS + 2,
+	    "%lld reads by Redis for %d /health requests: not one round trip "
+	    "each", reads, RW_REQUESTS);
+
+	ck_assert_ptr_nonnull(mon = redis_server_client(stack_redis(st)));
+	redisSetTimeout(mon, tv);
+	freeReplyObject(admin(mon, "MONITOR"));
+	for (k = 0; k < MONITOR_ROUNDS; k++) {
+		for (i = 0; i < MONITOR_BURST; i++)
+			ck_assert_int_eq(http_start(st, &c[i], "GET",
+			    "/health", NULL, NULL, 0), 0);
+		for (i = 0; i < MONITOR_BURST; i++) {
+			ck_assert_int_eq(http_finish(&c[i], &r), 0);
+			ck_assert_int_eq(r.status, 200);
+			http_response_free(&r);
+		}
+	}
+	freeReplyObject(admin(rc, "ECHO %s", "it-health-end"));
+	while (!done) {
+		ck_assert_msg(redisGetReply(mon, (void **)&rep) == REDIS_OK,
+		    "MONITOR: %s", mon->errstr);
+		if (monitor_parse(rep->str, &m)) {
+			done = strcasecmp(m.cmd, "ECHO") == 0 &&
+			    strcmp(m.key, "it-health-end") == 0;
+			for (j = 0; j < nset && strcmp(set[j].client,
+			    m.client) != 0; j++)
+				;
+			if (strcasecmp(m.cmd, "SET") == 0) {
+				ck_assert_msg(m.ttl, "SET without a TTL: %s",
+				    rep->str);
+				if (j == nset) {
+					ck_assert_int_lt(nset, KEYS_MAX);
+					set[nset++] = m;
+				} else
+					ck_assert_str_eq(set[j].key, m.key);
+			} else if (strcasecmp(m.cmd, "GET") == 0 ||
+			    strcasecmp(m.cmd, "DEL") == 0) {
+				ck_assert_msg(j < nset, "%s before SET: %s",
+				    m.cmd, rep->str);
+				ck_assert_str_eq(set[j].key, m.key);
+			}
+		}
+		freeReplyObject(rep);
+	}
+	redisFree(mon);
+	redisFree(rc);
+	/* a key per worker: no two connections share one */
+	for (i = 0; i < nset; i++) {
+		ck_assert_msg(strstr(set[i].key, "health") != NULL, "key %s",
+		    set[i].key);
+		for (j = i + 1; j < nset; j++)
+			ck_assert_msg(strcmp(set[i].key, set[j].key) != 0,
+			    "workers %s and %s share the key %s",
+			    set[i].client, set[j].client, set[i].key);
+		clients++;
+	}
+	fprintf(stderr, "it_health: MONITOR: %d workers, each its own key "
+	    "(%s ...)\n", clients, nset > 0 ? set[0].key : "none");
+	ck_assert_msg(clients >= 2, "the bursts reached %d worker", clients);
+}
+END_TEST
+
+/* Every key of Redis, with its serialized value and remaining life. */
+struct keyset {
+	int		 n;
+	char		*key[KEYS_MAX];
+	char		*dump[KEYS_MAX];
+	size_t		 dumplen[KEYS_MAX];
+	long long	 pttl[KEYS_MAX];
+};
+
+static void
+keys_read(redisContext *c, struct keyset *ks)
+{
+	redisReply	*all, *r;
+	size_t		 i;
+
+	memset(ks, 0, sizeof(*ks));
+	all = admin(c, "KEYS *");
+	ck_assert_uint_le(all->elements, KEYS_MAX);
+	for (i = 0; i < all->elements; i++) {
+		ks->key[ks->n] = strdup(all->element[i]->str);
+		r = admin(c, "DUMP %s", all->element[i]->str);
+		ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+		ks->dump[ks->n] = malloc(r->len);
+		memcpy(ks->dump[ks->n], r->str, r->len);
+		ks->dumplen[ks->n] = r->len;
+		freeReplyObject(r);
+		r = admin(c, "PTTL %s", all->element[i]->str);
+		ks->pttl[ks->n] = r->integer;
+		freeReplyObject(r);
+		ks->n++;
+	}
+	freeReplyObject(all);
+}
+
+static void
+keys_free(struct keyset *ks)
+{
+	int	 i;
+
+	for (i = 0; i < ks->n; i++) {
+		free(ks->key[i]);
+		free(ks->dump[i]);
+	}
+	ks->n = 0;
+}
+
+/*
+ * SPEC 2: /api/redis-test never touches a user's key.  Every key of
+ * Redis before (a user's session among them) is there after with the
+ * same value and no longer a life; a key it leaves is in its own
+ * namespace, with a TTL.
+ */
+START_TEST(redis_test_never_touches_a_users_keys)
+{
+	struct api_person	 p;
+	struct keyset		 before, after;
+	struct http_response	 r;
+	redisContext		*rc;
+	int			 i, j;
+
+	api_register(st, &p);
+	ck_assert_ptr_nonnull(rc = redis_server_client(stack_redis(st)));
+	keys_read(rc, &before);
+	ck_assert_int_gt(before.n, 0);
+	for (i = 0; i < 3; i++) {
+		get("/api/redis-test", NULL, &r);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_ptr_null(strstr(r.body, "\"failed\""));
+		ck_assert_ptr_null(strstr(r.body, "\"error\""));
+		http_response_free(&r);
+	}
+	keys_read(rc, &after);
+	for (i = 0; i < before.n; i++) {
+		for (j = 0; j < after.n && strcmp(after.key[j],
+		    before.key[i]) != 0; j++)
+			;
+		ck_assert_msg(j < after.n, "%s is gone", before.key[i]);
+		ck_assert_msg(after.dumplen[j] == before.dumplen[i] &&
+		    memcmp(after.dump[j], before.dump[i], before.dumplen[i]) ==
+		    0, "%s changed", before.key[i]);
+		ck_assert_msg(after.pttl[j] <= before.pttl[i], "%s lives "
+		    "longer: %lld ms, was %lld ms", before.key[i],
+		    after.pttl[j], before.pttl[i]);
+	}
+	for (j = 0; j < after.n; j++) {
+		for (i = 0; i < before.n && strcmp(after.key[j],
+		    before.key[i]) != 0; i++)
+			;
+		if (i < before.n)
+			continue;
+		ck_assert_msg(strstr(after.key[j], "redis-test:") != NULL &&
+		    after.pttl[j] > 0, "left behind: %s (pttl %lld)",
+		    after.key[j], after.pttl[j]);
+	}
+	keys_free(&before);
+	keys_free(&after);
+	redisFree(rc);
+}
+END_TEST
+
 START_TEST(unknown_paths_under_routed_prefixes_get_the_apps_json_404)
 {
 	static const char *const paths[] = { "/health/x", "/auth",
@@ -413,6 +687,206 @@ START_TEST(oversized_body_from_no_origin_gets_413_without_cors)
 }
 END_TEST
 
+/*
+ * A request with a chunked body of body bytes (in 4 KiB chunks) to path,
+ * the last chunk sent only when finish: the answer in r (asserted).
+ */
+static void
+chunked_post(const char *path, size_t body, int finish, const char *data,
+    struct http_response *r)
+{
+	static char	 filler[CHUNK];
+	FILE		*f;
+	char		*raw = NULL;
+	size_t		 len = 0, off, n;
+
+	memset(filler, 'a', sizeof(filler));
+	ck_assert_ptr_nonnull(f = open_memstream(&raw, &len));
+	fprintf(f, "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	    "Connection: close\r\nOrigin: %s\r\nContent-Type: "
+	    "application/json\r\nTransfer-Encoding: chunked\r\n\r\n", path,
+	    stack_http_port(st), ORIGIN_OK);
+	for (off = 0; off < body; off += n) {
+		n = body - off < CHUNK ? body - off : CHUNK;
+		fprintf(f, "%zx\r\n", n);
+		fwrite(data != NULL ? data + off : filler, 1, n, f);
+		fputs("\r\n", f);
+	}
+	if (finish)
+		fputs("0\r\n\r\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_msg(api_request_from(st, "127.0.0.1", raw, len, r) == 0,
+	    "POST %s chunked: no complete answer within 5 s", path);
+	free(raw);
+}
+
+/*
+ * SPEC 2: 413 for a body over the limit however it comes.  Chunked (no
+ * Content-Length to refuse it by): nginx answers its JSON 413 once the
+ * body passes 64 KiB, without waiting for the last chunk, which never
+ * comes; and a chunked body within the limit is read as any other.
+ */
+START_TEST(chunked_upload_over_the_limit_gets_413_before_it_ends)
+{
+	static const char	 login[] =
+	    "{\"email\": \"nobody@example.com\", \"password\": \"whatever-1\"}";
+	struct http_response	 r;
+
+	chunked_post("/auth/login", BIG_BODY, 0, NULL, &r);
+	assert_detail(&r, 413, "Request body too large");
+	assert_cors(&r);
+	ck_assert_msg(header(&r, "X-Request-Id") == NULL,
+	    "the body reached the pool");
+	http_response_free(&r);
+
+	chunked_post("/auth/login", strlen(login), 1, login, &r);
+	assert_detail(&r, 401, "Invalid username or password");
+	http_response_free(&r);
+}
+END_TEST
+
+/* A FastCGI record (FastCGI 1.0, 3.3) of type with len bytes of data. */
+static void
+fcgi_record(FILE *f, int type, const void *data, size_t len)
+{
+	unsigned char	 h[8] = { 1, (unsigned char)type, 0, 1,
+	    (unsigned char)(len >> 8), (unsigned char)len, 0, 0 };
+
+	fwrite(h, 1, sizeof(h), f);
+	if (len > 0)
+		fwrite(data, 1, len, f);
+}
+
+/* A name-value pair of PARAMS, both shorter than 128 bytes. */
+static void
+fcgi_pair(FILE *f, const char *name, const char *value)
+{
+	fputc((int)strlen(name), f);
+	fputc((int)strlen(value), f);
+	fputs(name, f);
+	fputs(value, f);
+}
+
+/*
+ * Straight to the pool's socket, as a FastCGI client that is not nginx
+ * (SPEC 4: served like nginx): POST /auth/login with params (name,
+ * value pairs, NULL-terminated) and body bytes of stdin, never ending it
+ * (no empty STDIN record).  The status the pool answers within 5 s, or
+ * -1 when it answered nothing (waiting for more of the body).
+ */
+static int
+fcgi_post(const char *const *params, size_t body)
+{
+	static const unsigned char begin[8] = { 0, 1, 0 };	/* responder */
+	static char		 filler[FCGI_CHUNK];
+	struct sockaddr_un	 sun;
+	struct pollfd		 pfd;
+	FILE			*f, *p;
+	char			*raw = NULL, *pp = NULL, buf[65536 + 8];
+	char			*got = NULL, *at;
+	size_t			 len = 0, plen = 0, off, n, glen = 0;
+	long long		 deadline;
+	ssize_t			 k;
+	int			 fd, status = -1, i;
+
+	memset(filler, 'a', sizeof(filler));
+	ck_assert_ptr_nonnull(p = open_memstream(&pp, &plen));
+	for (i = 0; params[i] != NULL; i += 2)
+		fcgi_pair(p, params[i], params[i + 1]);
+	ck_assert_int_eq(fclose(p), 0);
+	ck_assert_ptr_nonnull(f = open_memstream(&raw, &len));
+	fcgi_record(f, 1, begin, sizeof(begin));	/* BEGIN_REQUEST */
+	fcgi_record(f, 4, pp, plen);			/* PARAMS */
+	fcgi_record(f, 4, NULL, 0);
+	for (off = 0; off < body; off += n) {
+		n = body - off < FCGI_CHUNK ? body - off : FCGI_CHUNK;
+		fcgi_record(f, 5, filler, n);		/* STDIN */
+	}
+	ck_assert_int_eq(fclose(f), 0);
+	free(pp);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+	    stack_socket_path(st));
+	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0),
+	    -1);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)),
+	    0);
+	/* the pool may answer and close before it took all: not an error */
+	for (off = 0; off < len; off += (size_t)k)
+		if ((k = send(fd, raw + off, len - off, MSG_NOSIGNAL)) <= 0)
+			break;
+	free(raw);
+	ck_assert_ptr_nonnull(f = open_memstream(&got, &glen));
+	deadline = test_now_ms() + stack_ms(FCGI_ANSWER_MS);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (test_now_ms() < deadline && poll(&pfd, 1, 50) >= 0) {
+		if (!(pfd.revents & (POLLIN | POLLHUP)))
+			continue;
+		if ((k = recv(fd, buf, sizeof(buf), 0)) <= 0)
+			break;
+		fwrite(buf, 1, (size_t)k, f);
+	}
+	close(fd);
+	ck_assert_int_eq(fclose(f), 0);
+	/* the first STDOUT record starts with the CGI headers */
+	for (off = 0; off + 8 <= glen; off += 8 + n + (unsigned char)got[off
+	    + 6]) {
+		n = ((size_t)(unsigned char)got[off + 4] << 8) |
+		    (unsigned char)got[off + 5];
+		if (got[off + 1] != 6 || n == 0 || off + 8 + n > glen)
+			continue;
+		got[off + 8 + n - 1] = '\0';
+		if ((at = strstr(got + off + 8, "Status: ")) != NULL)
+			status = atoi(at + 8);
+		break;
+	}
+	free(got);
+	return status;
+}
+
+/*
+ * SPEC 2: over the limit is 413 without the worker reading more than the
+ * limit, for a FastCGI client too (nginx refuses such bodies itself).
+ * CONTENT_LENGTH says 1 MiB; 100 KiB of the body are sent and the rest
+ * never comes: a worker that read the body before judging its length
+ * would answer nothing.
+ */
+START_TEST(fastcgi_body_over_the_limit_gets_413_without_reading_past_it)
+{
+	static const char *const params[] = { "REQUEST_METHOD", "POST",
+	    "SCRIPT_NAME", "/auth/login", "DOCUMENT_URI", "/auth/login",
+	    "REQUEST_URI", "/auth/login", "CONTENT_TYPE", "application/json",
+	    "CONTENT_LENGTH", "1048576", "REMOTE_ADDR", "127.0.0.1", NULL };
+	int	 status;
+
+	status = fcgi_post(params, BIG_BODY);
+	ck_assert_msg(status == 413, "CONTENT_LENGTH 1 MiB, %d bytes sent: "
+	    "status %d", BIG_BODY, status);
+}
+END_TEST
+
+/*
+ * The same without CONTENT_LENGTH at all: the worker reads at most the
+ * limit and one byte more, then answers 413 (it used to take the body
+ * for empty and answer 422 for missing fields).
+ */
+START_TEST(fastcgi_body_without_a_length_over_the_limit_gets_413)
+{
+	static const char *const params[] = { "REQUEST_METHOD", "POST",
+	    "SCRIPT_NAME", "/auth/login", "DOCUMENT_URI", "/auth/login",
+	    "REQUEST_URI", "/auth/login", "CONTENT_TYPE", "application/json",
+	    "REMOTE_ADDR", "127.0.0.1", NULL };
+	int	 status;
+
+	status = fcgi_post(params, BIG_BODY);
+	ck_assert_msg(status == 413, "no CONTENT_LENGTH, %d bytes sent: "
+	    "status %d", BIG_BODY, status);
+}
+END_TEST
+
 START_TEST(nginxs_404_carries_cors_for_an_allowed_origin)
 {
 	struct http_response	 r;
@@ -420,6 +894,34 @@ START_TEST(nginxs_404_carries_cors_for_an_allowed_origin)
 	get("/nope", ORIGIN_OK, &r);
 	assert_detail(&r, 404, "Not Found");
 	assert_cors(&r);
+	http_response_free(&r);
+}
+END_TEST
+
+/* GET path with Origin: ORIGIN_OK from the client address src. */
+static void
+get_from(const char *src, const char *path, struct http_response *r)
+{
+	char	 raw[VALUE_MAX * 2];
+	int	 n;
+
+	n = snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: "
+	    "127.0.0.1:%d\r\nConnection: close\r\nOrigin: %s\r\n\r\n",
+	    path, stack_http_port(st), ORIGIN_OK);
+	ck_assert_msg(api_request_from(st, src, raw, (size_t)n, r) == 0,
+	    "GET %s from %s: no answer", path, src);
+}
+
+/* SPEC 2: nginx's own 403 (/status from another address) is CORS'd. */
+START_TEST(nginxs_403_carries_cors_for_an_allowed_origin)
+{
+	struct http_response	 r;
+
+	get_from("127.0.0.2", "/status", &r);
+	assert_detail(&r, 403, "Forbidden");
+	assert_cors(&r);
+	ck_assert_msg(header(&r, "X-Request-Id") == NULL,
+	    "the 403 is the pool's, not nginx's");
 	http_response_free(&r);
 }
 END_TEST
@@ -468,30 +970,64 @@ START_TEST(health_stays_200_and_degraded_while_redis_is_down)
 }
 END_TEST
 
-START_TEST(redis_down_answers_fast_without_a_reconnect_storm)
+/* The worker pid in w[n], or NULL. */
+static const struct api_worker *
+worker_of(const struct api_worker *w, int n, pid_t pid)
 {
-	struct http_response	 r;
-	long			 from;
-	int			 i, attempts;
+	int	 i;
 
+	for (i = 0; i < n; i++)
+		if (w[i].pid == pid)
+			return &w[i];
+	return NULL;
+}
+
+/*
+ * SPEC 3's back-off, worker by worker: for about a second of concurrent
+ * bursts that reach every worker (api_burst_every_worker()), each worker
+ * answers every request on the token's signature and makes only a few
+ * connect attempts (250 ms doubling: at 0, 250 and 750 ms, 1750 if the
+ * bursts run late), however many requests it served; /status counts
+ * both per worker.
+ */
+START_TEST(redis_down_costs_each_worker_a_few_attempts_not_one_per_request)
+{
+	struct api_worker		 before[API_WORKERS_MAX];
+	struct api_worker		 after[API_WORKERS_MAX];
+	const struct api_worker		*b;
+	struct api_person		 p;
+	struct api_tally		 t;
+	long long			 until;
+	unsigned long			 served, attempts;
+	int				 nb, na, i;
+
+	api_register(st, &p);
 	stop_redis();
-	from = stack_log_size(st);
-	for (i = 0; i < STORM_REQUESTS; i++) {
-		get("/health", NULL, &r);
-		ck_assert_int_eq(r.status, 200);
-		ck_assert_msg(r.elapsed_ms < FAST_MS, "request %d took %.0f ms",
-		    i, r.elapsed_ms);
-		http_response_free(&r);
-		test_sleep_ms(STORM_GAP_MS);
+	nb = api_workers(st, before, API_WORKERS_MAX);
+	memset(&t, 0, sizeof(t));
+	until = test_now_ms() + STORM_MS;
+	do
+		api_burst_every_worker(st, p.access, &t);
+	while (test_now_ms() < until);
+	na = api_workers(st, after, API_WORKERS_MAX);
+	ck_assert_msg(t.by_status[200] == t.total, "%d of %d answers 200 on "
+	    "the signature", t.by_status[200], t.total);
+	ck_assert_int_eq(na, nb);
+	for (i = 0; i < na; i++) {
+		ck_assert_ptr_nonnull(b = worker_of(before, nb,
+		    after[i].pid));
+		served = after[i].requests - b->requests;
+		attempts = after[i].redis_failures - b->redis_failures;
+		fprintf(stderr, "it_health: Redis down: worker %ld served %lu "
+		    "requests with %lu connect attempts\n",
+		    (long)after[i].pid, served, attempts);
+		ck_assert_msg(served >= 3 * MAX_ATTEMPTS, "worker %ld served "
+		    "%lu requests: too few to tell", (long)after[i].pid,
+		    served);
+		ck_assert_msg(attempts >= 1 && attempts <= MAX_ATTEMPTS,
+		    "worker %ld: %lu Redis attempts for %lu requests",
+		    (long)after[i].pid, attempts, served);
 	}
-	/* each failed attempt logs one of these (debug past the first few) */
-	attempts = stack_log_count(st, from, "redis unavailable") +
-	    stack_log_count(st, from, "redis still unavailable");
-	ck_assert_msg(attempts >= 1, "no failed Redis attempt was logged in "
-	    "%s/mockpie.log", stack_dir(st));
-	ck_assert_msg(attempts <= MAX_ATTEMPTS, "%d Redis connect attempts "
-	    "for %d requests in %d ms: no back-off", attempts, STORM_REQUESTS,
-	    STORM_REQUESTS * STORM_GAP_MS);
 }
 END_TEST
 
@@ -554,6 +1090,127 @@ START_TEST(health_is_connected_again_soon_after_redis_restarts)
 }
 END_TEST
 
+/* ---- /api/redis-test switched off ---- */
+
+static void
+redis_test_off_setup(void)
+{
+	static const char *const env[] = {
+		"MOCKPIE_REDIS_TEST_ENABLED=false", NULL
+	};
+
+	start(env);
+}
+
+START_TEST(redis_test_switched_off_answers_the_apps_404)
+{
+	struct http_response	 r;
+
+	get("/api/redis-test", NULL, &r);
+	assert_detail(&r, 404, "Not Found");
+	ck_assert_msg(header(&r, "X-Request-Id") != NULL,
+	    "the 404 is nginx's, not the pool's");
+	http_response_free(&r);
+	get("/health", NULL, &r);		/* the rest still serves */
+	ck_assert_int_eq(r.status, 200);
+	http_response_free(&r);
+}
+END_TEST
+
+/* ---- nginx's own 504 ---- */
+
+/* The live children of pid (nginx's workers), at most max: how many. */
+static int
+kids_of(pid_t pid, pid_t *out, int max)
+{
+	char	 path[64];
+	FILE	*f;
+	long	 k;
+	int	 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children",
+	    (long)pid, (long)pid);
+	ck_assert_ptr_nonnull(f = fopen(path, "re"));
+	while (n < max && fscanf(f, "%ld", &k) == 1)
+		if (stack_pid_alive((pid_t)k))
+			out[n++] = (pid_t)k;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Cuts the shipped fastcgi_read_timeout (35 s, above request_timeout) to
+ * 1 s in this stack's nginx.conf and reloads nginx, waiting until its
+ * old workers are gone.  Only the timeout changes; the error pages and
+ * their CORS headers are the shipped ones.
+ */
+static void
+nginx_read_timeout_1s(void)
+{
+	char		 path[600], *conf, *at, pidbuf[32];
+	pid_t		 nginx, old[PIDS_MAX];
+	long long	 deadline;
+	size_t		 len;
+	FILE		*f;
+	int		 n, i, alive;
+
+	snprintf(path, sizeof(path), "%s/nginx.conf", stack_dir(st));
+	ck_assert_ptr_nonnull(f = fopen(path, "re"));
+	ck_assert_ptr_nonnull(conf = calloc(1, CONF_MAX + 1));
+	len = fread(conf, 1, CONF_MAX, f);
+	fclose(f);
+	ck_assert_uint_lt(len, CONF_MAX);
+	ck_assert_ptr_nonnull(at = strstr(conf, "fastcgi_read_timeout\t35s;"));
+	memcpy(at + strlen("fastcgi_read_timeout\t"), " 1s", 3);
+	ck_assert_ptr_nonnull(f = fopen(path, "we"));
+	ck_assert_uint_eq(fwrite(conf, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	free(conf);
+
+	snprintf(path, sizeof(path), "%s/nginx.pid", stack_dir(st));
+	ck_assert_ptr_nonnull(f = fopen(path, "re"));
+	ck_assert_ptr_nonnull(fgets(pidbuf, sizeof(pidbuf), f));
+	fclose(f);
+	ck_assert_int_gt(nginx = (pid_t)atol(pidbuf), 1);
+	n = kids_of(nginx, old, PIDS_MAX);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(kill(nginx, SIGHUP), 0);
+	deadline = test_now_ms() + RELOAD_MS;
+	do {
+		for (alive = 0, i = 0; i < n; i++)
+			alive += stack_pid_alive(old[i]);
+		if (alive > 0)
+			test_sleep_ms(20);
+	} while (alive > 0 && test_now_ms() < deadline);
+	ck_assert_msg(alive == 0, "nginx's old workers still there %d ms "
+	    "after SIGHUP", RELOAD_MS);
+}
+
+/*
+ * SPEC 2: nginx's own 504 is JSON with the CORS headers.  Every pool
+ * worker is stopped (SIGSTOP), so nothing answers within nginx's read
+ * timeout.
+ */
+START_TEST(nginxs_504_carries_cors_for_an_allowed_origin)
+{
+	struct http_response	 r;
+	pid_t			 workers[PIDS_MAX];
+	int			 n, i;
+
+	nginx_read_timeout_1s();
+	n = stack_worker_pids(st, workers, PIDS_MAX);
+	ck_assert_int_gt(n, 0);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(kill(workers[i], SIGSTOP), 0);
+	get("/health", ORIGIN_OK, &r);
+	for (i = 0; i < n; i++)
+		kill(workers[i], SIGCONT);
+	assert_detail(&r, 504, "Gateway timeout");
+	assert_cors(&r);
+	http_response_free(&r);
+}
+END_TEST
+
 /* ---- the pool stopped ---- */
 
 START_TEST(stopped_pool_gets_nginxs_json_502_with_cors)
@@ -579,6 +1236,8 @@ suite(void)
 	TCase	*up = tcase_create("up");
 	TCase	*down = tcase_create("redis_down");
 	TCase	*pool = tcase_create("pool_down");
+	TCase	*off = tcase_create("redis_test_off");
+	TCase	*gateway = tcase_create("gateway_timeout");
 
 	/* one stack for the read-only tests */
 	tcase_add_unchecked_fixture(up, up_setup, teardown);
@@ -586,6 +1245,9 @@ suite(void)
 	tcase_add_test(up, health_reports_redis_and_database_connected);
 	tcase_add_test(up, readiness_is_200_while_every_dependency_is_up);
 	tcase_add_test(up, redis_test_reports_each_cache_operation_succeeding);
+	tcase_add_test(up,
+	    health_read_write_test_uses_its_own_key_in_one_round_trip);
+	tcase_add_test(up, redis_test_never_touches_a_users_keys);
 	tcase_add_test(up,
 	    unknown_paths_under_routed_prefixes_get_the_apps_json_404);
 	tcase_add_test(up, paths_outside_mockpie_get_nginxs_json_404);
@@ -598,6 +1260,13 @@ suite(void)
 	tcase_add_test(up, oversized_body_gets_nginxs_json_413_with_cors);
 	tcase_add_test(up, oversized_body_from_no_origin_gets_413_without_cors);
 	tcase_add_test(up, nginxs_404_carries_cors_for_an_allowed_origin);
+	tcase_add_test(up, nginxs_403_carries_cors_for_an_allowed_origin);
+	tcase_add_test(up,
+	    chunked_upload_over_the_limit_gets_413_before_it_ends);
+	tcase_add_test(up,
+	    fastcgi_body_over_the_limit_gets_413_without_reading_past_it);
+	tcase_add_test(up,
+	    fastcgi_body_without_a_length_over_the_limit_gets_413);
 	suite_add_tcase(s, up);
 
 	/*
@@ -607,11 +1276,22 @@ suite(void)
 	tcase_add_checked_fixture(down, debug_setup, teardown);
 	tcase_set_timeout(down, 20);
 	tcase_add_test(down, health_stays_200_and_degraded_while_redis_is_down);
-	tcase_add_test(down, redis_down_answers_fast_without_a_reconnect_storm);
+	tcase_add_test(down,
+	    redis_down_costs_each_worker_a_few_attempts_not_one_per_request);
 	tcase_add_test(down, redis_test_reports_errors_while_redis_is_down);
 	tcase_add_test(down,
 	    health_is_connected_again_soon_after_redis_restarts);
 	suite_add_tcase(s, down);
+
+	tcase_add_unchecked_fixture(off, redis_test_off_setup, teardown);
+	tcase_set_timeout(off, 20);
+	tcase_add_test(off, redis_test_switched_off_answers_the_apps_404);
+	suite_add_tcase(s, off);
+
+	tcase_add_checked_fixture(gateway, up_setup, teardown);
+	tcase_set_timeout(gateway, 20);
+	tcase_add_test(gateway, nginxs_504_carries_cors_for_an_allowed_origin);
+	suite_add_tcase(s, gateway);
 
 	tcase_add_checked_fixture(pool, up_setup, teardown);
 	tcase_set_timeout(pool, 20);

@@ -52,6 +52,8 @@
 #define RAW_MAX		(64 * 1024)
 #define OUTPUT_MAX	4096
 #define RUN_MS		5000	/* a mockpie-fcgi that must exit at once */
+#define RELOAD_MS	5000	/* SIGHUP: every worker replaced */
+#define SHUTDOWN_BOUND_MS 6000	/* shutdown_timeout 1 s, and slack */
 #define SECRET_OK	"0123456789abcdef0123456789abcdef01234567"
 
 extern char	**environ;
@@ -675,7 +677,8 @@ static long	 want_core;
 
 /*
  * Owner and group for the socket: nobody and nogroup as root, which
- * chown(2) changes for real; else our own names (all we may give).
+ * chown(2) changes for real; else our own names (all we may give, and
+ * then pool_socket_takes_listen_mode_owner_and_group() cannot tell).
  */
 static void
 owners_pick(void)
@@ -836,6 +839,18 @@ START_TEST(pool_socket_takes_listen_mode_owner_and_group)
 	ck_assert(S_ISSOCK(sb.st_mode));
 	ck_assert_msg((sb.st_mode & 07777) == 0600, "mode %04o",
 	    (unsigned)(sb.st_mode & 07777));
+	/*
+	 * Only root can give the socket to another user: without root the
+	 * names passed are our own, which the socket has whether or not the
+	 * pool applied them, and an assertion here could not fail.
+	 */
+	if (geteuid() != 0) {
+		fprintf(stderr, "it_ops: socket owner and group not checked: "
+		    "not root, so no other owner could be given\n");
+		return;
+	}
+	ck_assert_int_ne(want_uid, 0);
+	ck_assert_int_ne(want_gid, 0);
 	ck_assert_int_eq(sb.st_uid, want_uid);
 	ck_assert_int_eq(sb.st_gid, want_gid);
 }
@@ -860,6 +875,232 @@ START_TEST(status_disabled_answers_404_from_the_pool)
 	    NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 404);
 	http_response_free(&r);
+}
+END_TEST
+
+/* ---- the process model: reload, shutdown_timeout, a killed master ---- */
+
+static char	 conf_dir[512], conf_path[600], env_conf[640];
+
+/* Writes text as the pool's configuration file (MOCKPIE_CONFIG). */
+static void
+conf_write(const char *text)
+{
+	char	 tmp[700];
+	FILE	*f;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", conf_path);
+	ck_assert_ptr_nonnull(f = fopen(tmp, "we"));
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(rename(tmp, conf_path), 0);	/* whole or not */
+}
+
+static void
+conf_setup(void)
+{
+	ck_assert_int_eq(test_tmpdir(conf_dir, sizeof(conf_dir)), 0);
+	snprintf(conf_path, sizeof(conf_path), "%s/mockpie.conf", conf_dir);
+	snprintf(env_conf, sizeof(env_conf), "MOCKPIE_CONFIG=%s", conf_path);
+}
+
+static void
+conf_teardown(void)
+{
+	teardown();
+	test_tmpdir_remove(conf_dir);
+}
+
+/*
+ * 1 when the pool's answer to GET /health from origin carries
+ * Access-Control-Allow-Origin with that origin (cors_origins), else 0.
+ */
+static int
+origin_allowed(const char *origin)
+{
+	struct http_response	 r;
+	char			 h[TEXT_MAX], v[TEXT_MAX];
+	const char		*hs[] = { h, NULL };
+	int			 yes;
+
+	snprintf(h, sizeof(h), "Origin: %s", origin);
+	ck_assert_int_eq(http_request(st, "GET", "/health", hs, NULL, 0, &r),
+	    0);
+	ck_assert_int_eq(r.status, 200);
+	yes = http_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)) !=
+	    NULL && strcmp(v, origin) == 0;
+	http_response_free(&r);
+	return yes;
+}
+
+/* Waits up to ms until none of old[n] is a live worker and n are: 1/0. */
+static int
+all_replaced(const pid_t *old, int n, long ms)
+{
+	pid_t		 now[PIDS_MAX];
+	long long	 deadline = test_now_ms() + stack_ms(ms);
+	int		 k, i, ok;
+
+	do {
+		k = stack_worker_pids(st, now, PIDS_MAX);
+		for (ok = k == n, i = 0; ok && i < k; i++)
+			ok = !stack_pids_contain(old, n, now[i]);
+		if (ok)
+			return 1;
+		test_sleep_ms(POLL_MS);
+	} while (test_now_ms() < deadline);
+	return 0;
+}
+
+/*
+ * SPEC 4: SIGHUP re-reads the configuration (here cors_origins, which
+ * every answer of the pool shows) and replaces the workers; a bad file
+ * is refused, and the running configuration and workers keep serving.
+ */
+START_TEST(sighup_rereads_the_configuration_and_refuses_a_bad_one)
+{
+	const char	*env[] = { env_conf, NULL };
+	pid_t		 before[PIDS_MAX], after[PIDS_MAX];
+	long		 from;
+	int		 n, k, i;
+
+	conf_write("cors_origins = http://a.example\n");
+	start(WORKERS, env);
+	ck_assert(origin_allowed("http://a.example"));
+	ck_assert(!origin_allowed("http://b.example"));
+
+	n = stack_worker_pids(st, before, PIDS_MAX);
+	ck_assert_int_eq(n, WORKERS);
+	conf_write("cors_origins = http://b.example\n");
+	from = stack_log_size(st);
+	ck_assert_int_eq(kill(stack_master_pid(st), SIGHUP), 0);
+	ck_assert_msg(all_replaced(before, n, RELOAD_MS), "the workers were "
+	    "not all replaced %ld ms after SIGHUP", stack_ms(RELOAD_MS));
+	ck_assert(logged(from, "reload done", ANSWER_MS));
+	/* every worker is new, forked with the file as it is now */
+	ck_assert(origin_allowed("http://b.example"));
+	ck_assert(!origin_allowed("http://a.example"));
+
+	/* a bad file: refused, nothing replaced, the old one serves */
+	n = stack_worker_pids(st, before, PIDS_MAX);
+	conf_write("cors_origins = http://c.example\nno_such_key = 1\n");
+	from = stack_log_size(st);
+	ck_assert_int_eq(kill(stack_master_pid(st), SIGHUP), 0);
+	ck_assert_msg(logged(from, "reload refused, keeping the running "
+	    "configuration:", ANSWER_MS), "no refusal in %s/mockpie.log",
+	    stack_dir(st));
+	ck_assert_int_eq(stack_log_count(st, from, "reloading:"), 0);
+	ck_assert(stack_pid_alive(stack_master_pid(st)));
+	k = stack_worker_pids(st, after, PIDS_MAX);
+	ck_assert_int_eq(k, n);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(stack_pids_contain(after, k, before[i]),
+		    "worker %ld was replaced after a refused reload",
+		    (long)before[i]);
+	ck_assert(origin_allowed("http://b.example"));
+	ck_assert(!origin_allowed("http://c.example"));
+}
+END_TEST
+
+/* A worker /status shows busy on path: its pid, or -1 (one look). */
+static pid_t
+busy_on(const char *path)
+{
+	struct json_object	*o = status_json(), *ws, *w, *cur;
+	pid_t			 pid = -1;
+	size_t			 i;
+
+	ck_assert_ptr_nonnull(ws = at(o, "workers", NULL));
+	for (i = 0; i < json_object_array_length(ws) && pid == -1; i++) {
+		w = json_object_array_get_idx(ws, i);
+		cur = at(w, "current_request", NULL);
+		if (cur != NULL && str_at(cur, "path", NULL) != NULL &&
+		    strcmp(str_at(cur, "path", NULL), path) == 0)
+			pid = (pid_t)int_at(w, "pid", NULL);
+	}
+	json_object_put(o);
+	return pid;
+}
+
+/*
+ * SPEC 4: on SIGTERM in-flight requests get up to shutdown_timeout, then
+ * SIGKILL.  A login made slow (opslimit 6 at 64 MiB, about 300 ms here)
+ * is caught in flight and its worker stopped (SIGSTOP): a straggler that
+ * can never finish.  The master waits the grace, not less, then kills it
+ * and exits; the client gets no login.
+ */
+START_TEST(shutdown_timeout_sigkills_a_worker_still_in_a_request)
+{
+	static const char *const env[] = { "MOCKPIE_SHUTDOWN_TIMEOUT=1",
+	    "MOCKPIE_PASSWORD_OPSLIMIT=6", "MOCKPIE_PASSWORD_MEMLIMIT=64m",
+	    NULL };
+	static const char *const form[] = { "Content-Type: "
+	    "application/x-www-form-urlencoded", NULL };
+	static const char	 body[] =
+	    "email=nobody%40example.com&password=slow-enough-1";
+	struct http_conn	 c;
+	struct http_response	 r;
+	pid_t			 workers[PIDS_MAX], straggler = -1;
+	long long		 deadline, t0, took;
+	long			 from;
+	int			 n, i, rc;
+
+	start(WORKERS, env);
+	n = stack_worker_pids(st, workers, PIDS_MAX);
+	ck_assert_int_eq(http_start(st, &c, "POST", "/auth/login", form, body,
+	    strlen(body)), 0);
+	deadline = test_now_ms() + stack_ms(ANSWER_MS);
+	while ((straggler = busy_on("/auth/login")) == -1 &&
+	    test_now_ms() < deadline)
+		test_sleep_ms(5);
+	ck_assert_msg(straggler != -1, "no worker seen busy on the login");
+	ck_assert_int_eq(kill(straggler, SIGSTOP), 0);
+	from = stack_log_size(st);
+	t0 = test_now_ms();
+	rc = stack_stop_pool(st, SIGTERM, SHUTDOWN_BOUND_MS);
+	took = test_now_ms() - t0;
+	kill(straggler, SIGCONT);	/* harmless once it is gone */
+	fprintf(stderr, "it_ops: shutdown_timeout 1 s: master exited %d "
+	    "after %lld ms\n", rc, took);
+	ck_assert_msg(rc == 0, "the master did not exit cleanly within %ld "
+	    "ms: %d", stack_ms(SHUTDOWN_BOUND_MS), rc);
+	ck_assert_msg(took >= 1000 - SLACK_MS, "the master gave up on the "
+	    "request after %lld ms, before shutdown_timeout", took);
+	ck_assert_msg(!stack_pid_alive(straggler), "the stopped worker %ld "
+	    "outlived the master", (long)straggler);
+	for (i = 0; i < n; i++)
+		ck_assert(!stack_pid_alive(workers[i]));
+	ck_assert_int_eq(stack_log_count(st, from, "shutdown_timeout passed: "
+	    "killing 1 workers"), 1);
+	if (http_finish(&c, &r) == 0) {
+		ck_assert_msg(r.status != 200 && r.status != 401, "the killed "
+		    "login was answered %d", r.status);
+		http_response_free(&r);
+	}
+}
+END_TEST
+
+/* SPEC 4: no worker outlives a master killed with SIGKILL. */
+START_TEST(workers_exit_when_the_master_is_sigkilled)
+{
+	pid_t		 workers[PIDS_MAX];
+	long long	 deadline;
+	int		 n, i, alive;
+
+	start(WORKERS, NULL);
+	n = stack_worker_pids(st, workers, PIDS_MAX);
+	ck_assert_int_eq(n, WORKERS);
+	ck_assert_int_eq(stack_stop_pool(st, SIGKILL, REPLACE_MS),
+	    128 + SIGKILL);
+	deadline = test_now_ms() + stack_ms(ANSWER_MS);
+	do {
+		for (alive = 0, i = 0; i < n; i++)
+			alive += stack_pid_alive(workers[i]);
+		if (alive > 0)
+			test_sleep_ms(POLL_MS);
+	} while (alive > 0 && test_now_ms() < deadline);
+	ck_assert_msg(alive == 0, "%d of %d workers outlived their master by "
+	    "%ld ms", alive, n, stack_ms(ANSWER_MS));
 }
 END_TEST
 
@@ -1065,6 +1306,7 @@ suite(void)
 	TCase	*status = tcase_create("status");
 	TCase	*tuned = tcase_create("tuned");
 	TCase	*config = tcase_create("check_config");
+	TCase	*process = tcase_create("process");
 
 	/* a stack of its own, in the test's process, which waits for it */
 	tcase_add_checked_fixture(loop, NULL, teardown);
@@ -1096,6 +1338,16 @@ suite(void)
 	tcase_add_test(tuned, pool_socket_takes_listen_mode_owner_and_group);
 	tcase_add_test(tuned, status_disabled_answers_404_from_the_pool);
 	suite_add_tcase(s, tuned);
+
+	/* a stack per test, in the test's process, which waits for it */
+	tcase_add_checked_fixture(process, conf_setup, conf_teardown);
+	tcase_set_timeout(process, 20);
+	tcase_add_test(process,
+	    sighup_rereads_the_configuration_and_refuses_a_bad_one);
+	tcase_add_test(process,
+	    shutdown_timeout_sigkills_a_worker_still_in_a_request);
+	tcase_add_test(process, workers_exit_when_the_master_is_sigkilled);
+	suite_add_tcase(s, process);
 
 	tcase_set_timeout(config, 10);
 	tcase_add_test(config,

@@ -56,6 +56,16 @@ def body_seeds():
         "json-unicode": js + b'{"name":"Zo\\u00eb \\ud83d\\ude00",'
             b'"c":"\xe6\x9d\xb1"}',
         "json-lone-surrogate": js + b'{"a":"\\ud800"}',
+        # issue 8.7: every lone half is refused, a pair is a code point
+        "json-lone-low": js + b'{"a":"\\udc00"}',
+        "json-lone-high-then-char": js + b'{"a":"\\ud800\\u0041"}',
+        "json-lone-high-at-end": js + b'{"a":"1","first_name":"Zo\\udbff"}',
+        "json-lone-two-highs": js + b'{"a":"\\ud800\\ud800"}',
+        "json-lone-low-then-high": js + b'{"a":"\\udc00\\ud800"}',
+        "json-lone-in-key": js + b'{"a\\ud800":"1"}',
+        "json-lone-nested": js + b'{"a":["\\udfff"]}',
+        "json-surrogate-pair": js + b'{"a":"\\ud83d\\ude00","b":"\\uD83D\\uDE00"}',
+        "json-escaped-backslash-u": js + b'{"a":"\\\\ud800"}',
         "json-escapes": js + b'{"a\\"b":"\\/\\\\\\b\\f\\n\\r\\t","c":"x"}',
         "json-dup": js + b'{"email":"a","email":"b"}',
         "json-dup-escaped": js + b'{"email":"a","\\u0065mail":"b"}',

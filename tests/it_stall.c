@@ -67,6 +67,8 @@ static const char *const kept2_env[] = { CHEAP_ARGON2,
     "MOCKPIE_MAX_KEPT_CONNECTIONS=2", NULL };
 static const char *const stop_env[] = { CHEAP_ARGON2,
     "MOCKPIE_SHUTDOWN_TIMEOUT=4", NULL };
+static const char *const recycle_env[] = { CHEAP_ARGON2,
+    "MOCKPIE_MAX_REQUESTS=50", NULL };
 
 static void
 start(int workers, int nginx_workers, int keepalive, int own_group,
@@ -102,6 +104,13 @@ static void
 setup_two(void)
 {
 	start(2, 1, 8, 0, cheap_env);
+}
+
+/* 2 workers recycling every 50 requests or so, nginx keeping 8. */
+static void
+setup_recycle(void)
+{
+	start(2, 1, 8, 0, recycle_env);
 }
 
 /* 1 worker keeping at most 2 connections, nginx keeping 8. */
@@ -472,6 +481,16 @@ START_TEST(a_reload_under_load_fails_no_request)
 }
 END_TEST
 
+START_TEST(workers_recycling_under_load_fail_no_request)
+{
+	long	 from = stack_log_size(st);
+
+	load_with(NULL, "recycling every 50 requests");
+	ck_assert_int_ge(stack_log_count(st, from, "recycling after"), 2);
+	ck_assert_int_eq(stack_log_count(st, from, "(crashed)"), 0);
+}
+END_TEST
+
 /* ---- a FastCGI client on the socket ---- */
 
 static int
@@ -812,6 +831,7 @@ suite(void)
 	TCase	*one = tcase_create("one_worker");
 	TCase	*two = tcase_create("two_workers");
 	TCase	*kept = tcase_create("max_kept_connections");
+	TCase	*recycle = tcase_create("recycling");
 	TCase	*group = tcase_create("group_stop");
 
 	tcase_add_unchecked_fixture(one, setup_one, teardown);
@@ -841,6 +861,11 @@ suite(void)
 	tcase_add_test(two, a_worker_killed_under_load_fails_no_request);
 	tcase_add_test(two, a_reload_under_load_fails_no_request);
 	suite_add_tcase(s, two);
+
+	tcase_add_unchecked_fixture(recycle, setup_recycle, teardown);
+	tcase_set_timeout(recycle, TIMEOUT_S);
+	tcase_add_test(recycle, workers_recycling_under_load_fail_no_request);
+	suite_add_tcase(s, recycle);
 
 	tcase_add_unchecked_fixture(kept, setup_kept2, teardown);
 	tcase_set_timeout(kept, TIMEOUT_S);

@@ -57,14 +57,23 @@ struct master {
 	pid_t			 pid;
 };
 
-static int	 sigpipe_fds[2] = { -1, -1 };
+static int			 sigpipe_fds[2] = { -1, -1 };
+static volatile sig_atomic_t	 stop_signal;	/* SIGTERM or SIGINT seen */
 
+/*
+ * Records the signal in the self-pipe.  A stop is also flagged at once:
+ * under a group SIGTERM a worker can exit, and the loop reap it, before
+ * the loop has read the pipe, and that worker must count as stopped and
+ * not be replaced (issue 8).
+ */
 static void
 on_signal(int sig)
 {
 	unsigned char	 c = (unsigned char)sig;
 	int		 saved = errno;
 
+	if (sig == SIGTERM || sig == SIGINT)
+		stop_signal = sig;
 	(void)write(sigpipe_fds[1], &c, 1);
 	errno = saved;
 }
@@ -386,6 +395,19 @@ count_crash(struct master *m, long long now)
 }
 
 static void
+stop(struct master *m, int sig)
+{
+	if (m->state == MASTER_STOPPING)
+		return;
+	log_info("%s: stopping, in-flight requests finish (up to %d s)",
+	    sig == SIGINT ? "SIGINT" : "SIGTERM", m->config->shutdown_timeout);
+	m->state = MASTER_STOPPING;
+	m->stop_deadline_ms = scoreboard_now_ms() +
+	    (long long)m->config->shutdown_timeout * 1000;
+	signal_generation(m, SIGTERM, 0);
+}
+
+static void
 reap(struct master *m)
 {
 	struct slot	*s;
@@ -395,6 +417,13 @@ reap(struct master *m)
 	int		 status, i;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		/*
+		 * A group SIGTERM is pending for the master before any
+		 * worker it killed can be waited for, so its handler has
+		 * run by the time waitpid returns.
+		 */
+		if (stop_signal != 0)
+			stop(m, stop_signal);
 		s = NULL;
 		for (i = 0; i < SCOREBOARD_SLOTS; i++)
 			if (m->sb->slots[i].pid == pid)
@@ -541,23 +570,12 @@ live_workers(const struct master *m)
 }
 
 static void
-stop(struct master *m, int sig)
-{
-	if (m->state == MASTER_STOPPING)
-		return;
-	log_info("%s: stopping, in-flight requests finish (up to %d s)",
-	    sig == SIGINT ? "SIGINT" : "SIGTERM", m->config->shutdown_timeout);
-	m->state = MASTER_STOPPING;
-	m->stop_deadline_ms = scoreboard_now_ms() +
-	    (long long)m->config->shutdown_timeout * 1000;
-	signal_generation(m, SIGTERM, 0);
-}
-
-static void
 tick(struct master *m)
 {
 	long long	 now = scoreboard_now_ms();
 
+	if (stop_signal != 0)
+		stop(m, stop_signal);
 	if (m->state == MASTER_STOPPING) {
 		if (now >= m->stop_deadline_ms && live_workers(m) > 0) {
 			log_warnx("shutdown_timeout passed: killing %d workers",
@@ -654,25 +672,23 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 	pfd.fd = sigpipe_fds[0];
 	pfd.events = POLLIN;
 	for (;;) {
-		if (poll(&pfd, 1, MASTER_TICK_MS) > 0) {
-			while ((n = read(sigpipe_fds[0], sigs, sizeof(sigs)))
-			    > 0) {
-				/*
-				 * A stop first (issue 8): under a group
-				 * SIGTERM, the workers' deaths must be
-				 * read as stopped, and nothing respawned.
-				 */
-				for (i = 0; i < n; i++)
-					if (sigs[i] == SIGTERM ||
-					    sigs[i] == SIGINT)
-						stop(&m, sigs[i]);
-				for (i = 0; i < n; i++) {
-					if (sigs[i] == SIGCHLD)
-						reap(&m);
-					else if (sigs[i] == SIGHUP &&
-					    m.state != MASTER_STOPPING)
-						reload(&m);
-				}
+		/* the pipe is read even when poll was interrupted */
+		(void)poll(&pfd, 1, MASTER_TICK_MS);
+		while ((n = read(sigpipe_fds[0], sigs, sizeof(sigs))) > 0) {
+			/*
+			 * A stop first (issue 8): under a group SIGTERM, the
+			 * workers' deaths must be read as stopped, and
+			 * nothing respawned.
+			 */
+			for (i = 0; i < n; i++)
+				if (sigs[i] == SIGTERM || sigs[i] == SIGINT)
+					stop(&m, sigs[i]);
+			for (i = 0; i < n; i++) {
+				if (sigs[i] == SIGCHLD)
+					reap(&m);
+				else if (sigs[i] == SIGHUP &&
+				    m.state != MASTER_STOPPING)
+					reload(&m);
 			}
 		}
 		reap(&m);

@@ -466,6 +466,22 @@ accept_one(struct worker *w)
 }
 
 /*
+ * Marks the slot stopping, which lets the master start a successor at
+ * once, when this worker retires on max_requests or was told to stop by
+ * the master (which marked it so already; serving writes idle over it).
+ * Not on a SIGTERM from elsewhere: a group SIGTERM reaches the workers
+ * before the master reads its own, and a master that saw them stopping
+ * could start successors in that instant (issue 8: no respawn during a
+ * stop); it learns of such a worker when it exits.
+ */
+static void
+retiring_mark(struct worker *w)
+{
+	if (w->slot->recycled || w->slot->stop_sent)
+		w->slot->state = SLOT_STOPPING;
+}
+
+/*
  * Serves the request queued on k with libfcgi, then keeps the connection
  * (FCGI_KEEP_CONN) or closes it.  libfcgi is told to keep it either way,
  * and never to linger on a close (PITFALLS: it waits up to 2 s): the wait
@@ -503,7 +519,7 @@ kept_serve(struct worker *w, struct kept *k)
 	redis_stats_publish(w);
 	scoreboard_idle(w->slot);
 	if (w->stopping)
-		w->slot->state = SLOT_STOPPING;
+		retiring_mark(w);
 	if (k->req.ipcFd == -1) {	/* libfcgi met an error and closed */
 		log_debug("FastCGI connection %d closed: error in the request",
 		    k->fd);
@@ -543,7 +559,7 @@ stop_begin(struct worker *w, int recycle)
 		log_info("recycling after %lu requests", w->served);
 		w->slot->recycled = 1;
 	}
-	w->slot->state = SLOT_STOPPING;	/* the master may start a successor */
+	retiring_mark(w);
 	for (i = 0; i < w->cap; i++) {
 		k = &w->kept[i];
 		if (k->fd >= 0 && !k->ready && kept_scan(w, k, 0) ==
@@ -751,7 +767,7 @@ worker_run(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 				   retires an old worker on that word */
 	slot->state = SLOT_IDLE;
 	worker_loop(&w, limit);
-	slot->state = SLOT_STOPPING;
+	retiring_mark(&w);
 	wait_set_fini(&w);
 	deps_fini(&w);
 	close(worker_wake[0]);

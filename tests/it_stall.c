@@ -777,6 +777,9 @@ group_stop(const pid_t *workers, int n, long from)
 	ck_assert_int_eq(stack_log_count(st, from, "(failed)"), 0);
 	ck_assert_int_eq(stack_log_count(st, from, "shutdown_timeout passed"),
 	    0);
+	/* the workers it had, and none started during the stop */
+	ck_assert_int_eq(stack_log_count(st, from, "ended (stopped)"), n);
+	ck_assert_int_eq(stack_log_count(st, from, " ended ("), n);
 	ck_assert_int_eq(stack_log_count(st, from, "master stopped"), 1);
 }
 

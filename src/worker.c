@@ -364,14 +364,16 @@ listen_set(struct worker *w, int on)
 		return;
 	if (on) {
 		memset(&ev, 0, sizeof(ev));
-		/* one waiting worker woken per connection, not all */
-		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		/*
+		 * Level-triggered and not EPOLLEXCLUSIVE: every idle worker
+		 * sees a waiting connection for as long as it waits, so one
+		 * with a request queued can leave it to the others (each
+		 * connection wakes the idle workers; with kept connections
+		 * new ones are few).
+		 */
+		ev.events = EPOLLIN;
 		ev.data.u64 = EV_LISTEN;
 		rc = epoll_ctl(w->ep, EPOLL_CTL_ADD, w->listen_fd, &ev);
-		if (rc == -1 && errno == EINVAL) {	/* before Linux 4.5 */
-			ev.events = EPOLLIN;
-			rc = epoll_ctl(w->ep, EPOLL_CTL_ADD, w->listen_fd, &ev);
-		}
 		if (rc == -1) {
 			log_warn("epoll_ctl: listening socket");
 			w->relisten_ms = scoreboard_now_ms() +
@@ -454,14 +456,6 @@ accept_one(struct worker *w)
 	}
 	w->nkept++;
 	kept_publish(w);
-	/*
-	 * To the back of the listening socket's queue of waiting workers:
-	 * EPOLLEXCLUSIVE wakes the first idle one, which would otherwise
-	 * take every new connection while the others hold none, and keep
-	 * serving all of them once they are kept.
-	 */
-	listen_set(w, 0);
-	listen_set(w, 1);
 	(void)kept_scan(w, k, 0);
 }
 
@@ -595,6 +589,25 @@ others_lighter(const struct worker *w)
 	return 0;
 }
 
+/* 1 when another worker is idle, and so waits on the listening socket. */
+static int
+others_idle(const struct worker *w)
+{
+	const struct scoreboard	*sb = w->deps.scoreboard;
+	const struct slot	*s;
+	int			 i;
+
+	if (sb == NULL)
+		return 0;
+	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
+		s = &sb->slots[i];
+		if (s != w->slot && s->pid != 0 && __atomic_load_n(&s->state,
+		    __ATOMIC_ACQUIRE) == SLOT_IDLE)
+			return 1;
+	}
+	return 0;
+}
+
 /* Milliseconds epoll_wait may sleep, until due (-1: nothing due). */
 static int
 wait_ms(struct worker *w, long long now, long long due)
@@ -633,7 +646,7 @@ worker_loop(struct worker *w, unsigned long limit)
 	struct kept		*k;
 	long long		 now, due;
 	uint64_t		 id;
-	int			 n, i, room;
+	int			 n, i, room, incoming;
 
 	for (;;) {
 		now = scoreboard_now_ms();
@@ -669,14 +682,13 @@ worker_loop(struct worker *w, unsigned long limit)
 				log_fatal("epoll_wait");
 			n = 0;
 		}
-		for (i = 0; i < n; i++) {
+		for (i = 0, incoming = 0; i < n; i++) {
 			id = evs[i].data.u64;
 			if (id == EV_WAKE)
 				wake_drain();
-			else if (id == EV_LISTEN) {
-				if (!w->stopping)
-					accept_one(w);
-			} else if (id < (uint64_t)w->cap) {
+			else if (id == EV_LISTEN)
+				incoming = 1;
+			else if (id < (uint64_t)w->cap) {
 				k = &w->kept[id];
 				if (k->fd >= 0)
 					(void)kept_scan(w, k, (evs[i].events &
@@ -684,6 +696,17 @@ worker_loop(struct worker *w, unsigned long limit)
 					    EPOLLERR)) != 0);
 			}
 		}
+		/*
+		 * A worker with a request waiting leaves a new connection to
+		 * an idle one, which sees it waiting too: its request would
+		 * wait behind those here (seen: a request on a connection
+		 * taken by a worker then busy for a second on a login, while
+		 * another sat idle).  With no worker idle it takes it, so no
+		 * new connection starves behind a busy worker's queue.
+		 */
+		if (incoming && !w->stopping && (kept_next_ready(w) == NULL ||
+		    !others_idle(w)))
+			accept_one(w);
 		if ((k = kept_next_ready(w)) != NULL)
 			kept_serve(w, k);
 	}

@@ -42,6 +42,8 @@ static const struct config_key config_keys[] = {
 	{ "listen_backlog",		T_INT,	OFF(listen_backlog), 0, 1, 65535 },
 	{ "pidfile",			T_PATH,	STR(pidfile), 0, 0 },
 	{ "max_requests",		T_LONG,	OFF(max_requests), 0, 0, LONG_MAX },
+	{ "max_kept_connections",	T_INT,	OFF(max_kept_connections), 0, 1,
+	    10000 },
 	{ "request_timeout",		T_INT,	OFF(request_timeout), 0, 1, 3600 },
 	{ "shutdown_timeout",		T_INT,	OFF(shutdown_timeout), 0, 1, 3600 },
 	{ "slow_request_ms",		T_INT,	OFF(slow_request_ms), 0, 1,
@@ -113,6 +115,7 @@ config_defaults(struct config *c)
 	c->workers = 0;			/* 0: chosen from the CPU count */
 	c->listen_backlog = 1024;
 	c->max_requests = 10000;
+	c->max_kept_connections = 32;
 	c->request_timeout = 30;
 	c->shutdown_timeout = 10;
 	c->slow_request_ms = 1000;

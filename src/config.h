@@ -25,6 +25,7 @@ struct config {
 	int		 listen_backlog;
 	char		 pidfile[CONFIG_PATH_MAX];
 	long		 max_requests;
+	int		 max_kept_connections;	/* per worker */
 	int		 request_timeout;
 	int		 shutdown_timeout;
 	int		 slow_request_ms;

@@ -30,6 +30,7 @@ const struct route handle_status_routes[] = {
 struct pool_totals {
 	unsigned long	 accepted;
 	int		 busy, idle, starting, stopping, live;
+	long		 kept;		/* FastCGI connections open */
 };
 
 static const char *
@@ -58,6 +59,7 @@ totals(const struct scoreboard *sb, struct pool_totals *t)
 			continue;
 		t->live++;
 		t->accepted += s->requests;
+		t->kept += s->kept_connections;
 		switch (s->state) {
 		case SLOT_BUSY: t->busy++; t->accepted++; break;
 		case SLOT_IDLE: t->idle++; break;
@@ -75,6 +77,7 @@ worker_json(const struct slot *s, long long now_ms)
 	jsonh_add_int(w, "pid", s->pid);
 	jsonh_add_str(w, "state", state_name(s->state));
 	jsonh_add_int(w, "requests", (long long)s->requests);
+	jsonh_add_int(w, "kept_connections", s->kept_connections);
 	jsonh_add_int(w, "verify_requests", (long long)s->verify_requests);
 	jsonh_add_int(w, "uptime_ms", now_ms - s->started_ms);
 	r = NULL;
@@ -119,6 +122,7 @@ status_json(struct ctx *ctx, const struct scoreboard *sb)
 	jsonh_add_int(pool, "workers", t.live);
 	jsonh_add_int(pool, "active_workers", t.busy);
 	jsonh_add_int(pool, "idle_workers", t.idle);
+	jsonh_add_int(pool, "kept_connections", t.kept);
 	jsonh_add(pool, "crash_loop", json_object_new_boolean(sb->crash_loop));
 	exits = jsonh_object();
 	for (i = 0; i < EXIT_CAUSES; i++)
@@ -198,6 +202,14 @@ status_prometheus(struct ctx *ctx, const struct scoreboard *sb)
 		if ((s = &sb->slots[i])->pid != 0)
 			emit(buf, &len, "mockpie_worker_requests_total"
 			    "{pid=\"%ld\"} %lu\n", (long)s->pid, s->requests);
+	emit(buf, &len, "# HELP mockpie_worker_kept_connections FastCGI "
+	    "connections the worker keeps open.\n# TYPE "
+	    "mockpie_worker_kept_connections gauge\n");
+	for (i = 0; i < SCOREBOARD_SLOTS; i++)
+		if ((s = &sb->slots[i])->pid != 0)
+			emit(buf, &len, "mockpie_worker_kept_connections"
+			    "{pid=\"%ld\"} %d\n", (long)s->pid,
+			    s->kept_connections);
 	emit(buf, &len, "# HELP mockpie_verify_requests_total GET /auth/verify"
 	    " (nginx auth_request) served per worker.\n# TYPE "
 	    "mockpie_verify_requests_total counter\n");

@@ -57,14 +57,23 @@ struct master {
 	pid_t			 pid;
 };
 
-static int	 sigpipe_fds[2] = { -1, -1 };
+static int			 sigpipe_fds[2] = { -1, -1 };
+static volatile sig_atomic_t	 stop_signal;	/* SIGTERM or SIGINT seen */
 
+/*
+ * Records the signal in the self-pipe.  A stop is also flagged at once:
+ * under a group SIGTERM a worker can exit, and the loop reap it, before
+ * the loop has read the pipe, and that worker must count as stopped and
+ * not be replaced (issue 8).
+ */
 static void
 on_signal(int sig)
 {
 	unsigned char	 c = (unsigned char)sig;
 	int		 saved = errno;
 
+	if (sig == SIGTERM || sig == SIGINT)
+		stop_signal = sig;
 	(void)write(sigpipe_fds[1], &c, 1);
 	errno = saved;
 }
@@ -268,6 +277,7 @@ static int
 spawn(struct master *m)
 {
 	struct slot	*s = NULL;
+	sigset_t	 all, old;
 	pid_t		 pid;
 	int		 i;
 
@@ -284,9 +294,18 @@ spawn(struct master *m)
 	s->state = SLOT_STARTING;
 	s->generation = m->generation;
 	s->started_ms = scoreboard_now_ms();
+	/*
+	 * Signals stay blocked across fork (issue 8): one that reaches the
+	 * child before its own handlers are in place waits for them (the
+	 * worker unblocks), rather than running the master's handler or
+	 * libfcgi's in the child.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	switch ((pid = fork())) {
 	case -1:
 		log_warn("fork");
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		s->state = SLOT_FREE;
 		return -1;
 	case 0:
@@ -299,6 +318,7 @@ spawn(struct master *m)
 		/* NOTREACHED */
 	default:
 		s->pid = pid;
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		m->spawned++;
 		log_debug("worker %ld started", (long)pid);
 		return 0;
@@ -315,8 +335,10 @@ signal_generation(struct master *m, int sig, int old_only)
 		s = &m->sb->slots[i];
 		if (s->pid == 0 || (old_only && s->generation == m->generation))
 			continue;
-		if (sig == SIGTERM)
+		if (sig == SIGTERM) {
 			s->state = SLOT_STOPPING;
+			s->stop_sent = 1;
+		}
 		kill(s->pid, sig);
 	}
 }
@@ -328,12 +350,21 @@ exit_cause(const struct master *m, const struct slot *s, int status)
 		return EXIT_TIMEOUT;
 	if (s->recycled && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return EXIT_RECYCLED;
-	if (WIFSIGNALED(status))	/* SIGKILL after the stop grace too */
-		return s->state == SLOT_STOPPING ? EXIT_STOPPED : EXIT_CRASHED;
+	/*
+	 * A worker told to stop, or any worker once the pool stops (a group
+	 * SIGTERM reaches them before the master does), stopped; SIGKILL
+	 * after the stop grace too.  The worker's own state can be stale:
+	 * it writes busy and idle itself.
+	 */
+	if (WIFSIGNALED(status))
+		return s->stop_sent || s->state == SLOT_STOPPING ||
+		    (m->state == MASTER_STOPPING && (WTERMSIG(status) ==
+		    SIGTERM || WTERMSIG(status) == SIGKILL)) ?
+		    EXIT_STOPPED : EXIT_CRASHED;
 	if (WEXITSTATUS(status) != 0)
 		return EXIT_FAILED;
-	return s->state == SLOT_STOPPING || m->state == MASTER_STOPPING ?
-	    EXIT_STOPPED : EXIT_RECYCLED;
+	return s->stop_sent || s->state == SLOT_STOPPING ||
+	    m->state == MASTER_STOPPING ? EXIT_STOPPED : EXIT_RECYCLED;
 }
 
 /*
@@ -364,6 +395,19 @@ count_crash(struct master *m, long long now)
 }
 
 static void
+stop(struct master *m, int sig)
+{
+	if (m->state == MASTER_STOPPING)
+		return;
+	log_info("%s: stopping, in-flight requests finish (up to %d s)",
+	    sig == SIGINT ? "SIGINT" : "SIGTERM", m->config->shutdown_timeout);
+	m->state = MASTER_STOPPING;
+	m->stop_deadline_ms = scoreboard_now_ms() +
+	    (long long)m->config->shutdown_timeout * 1000;
+	signal_generation(m, SIGTERM, 0);
+}
+
+static void
 reap(struct master *m)
 {
 	struct slot	*s;
@@ -373,6 +417,13 @@ reap(struct master *m)
 	int		 status, i;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		/*
+		 * A group SIGTERM is pending for the master before any
+		 * worker it killed can be waited for, so its handler has
+		 * run by the time waitpid returns.
+		 */
+		if (stop_signal != 0)
+			stop(m, stop_signal);
 		s = NULL;
 		for (i = 0; i < SCOREBOARD_SLOTS; i++)
 			if (m->sb->slots[i].pid == pid)
@@ -496,6 +547,7 @@ reload_step(struct master *m)
 		return;		/* wait until the newest one accepts */
 	if (fresh > 0 && (old = old_worker(m)) != NULL) {
 		old->state = SLOT_STOPPING;
+		old->stop_sent = 1;
 		kill(old->pid, SIGTERM);
 	}
 	if (fresh < m->config->workers)
@@ -518,23 +570,12 @@ live_workers(const struct master *m)
 }
 
 static void
-stop(struct master *m, int sig)
-{
-	if (m->state == MASTER_STOPPING)
-		return;
-	log_info("%s: stopping, in-flight requests finish (up to %d s)",
-	    sig == SIGINT ? "SIGINT" : "SIGTERM", m->config->shutdown_timeout);
-	m->state = MASTER_STOPPING;
-	m->stop_deadline_ms = scoreboard_now_ms() +
-	    (long long)m->config->shutdown_timeout * 1000;
-	signal_generation(m, SIGTERM, 0);
-}
-
-static void
 tick(struct master *m)
 {
 	long long	 now = scoreboard_now_ms();
 
+	if (stop_signal != 0)
+		stop(m, stop_signal);
 	if (m->state == MASTER_STOPPING) {
 		if (now >= m->stop_deadline_ms && live_workers(m) > 0) {
 			log_warnx("shutdown_timeout passed: killing %d workers",
@@ -602,6 +643,7 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 	struct pollfd	 pfd;
 	unsigned char	 sigs[32];
 	ssize_t		 n, i;
+	int		 fl;
 
 	memset(&m, 0, sizeof(m));
 	m.config = cfg;
@@ -614,6 +656,14 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 	m.sb->workers_wanted = cfg->workers;
 	signals_init();
 	limits_apply(cfg);
+	/*
+	 * Workers accept without blocking (issue 8): the one that loses the
+	 * race for a connection goes back to its wait set.  The flag is on
+	 * the shared open file, so it is set once here.
+	 */
+	if ((fl = fcntl(listen_fd, F_GETFL)) == -1 ||
+	    fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		log_fatal("listening socket: O_NONBLOCK");
 	pidfile_write(cfg->pidfile);
 	log_info("master started: %d workers, max_requests %ld, "
 	    "request_timeout %d s", cfg->workers, cfg->max_requests,
@@ -622,19 +672,24 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 	pfd.fd = sigpipe_fds[0];
 	pfd.events = POLLIN;
 	for (;;) {
-		if (poll(&pfd, 1, MASTER_TICK_MS) > 0) {
-			while ((n = read(sigpipe_fds[0], sigs, sizeof(sigs)))
-			    > 0)
-				for (i = 0; i < n; i++) {
-					if (sigs[i] == SIGCHLD)
-						reap(&m);
-					else if (sigs[i] == SIGHUP &&
-					    m.state != MASTER_STOPPING)
-						reload(&m);
-					else if (sigs[i] == SIGTERM ||
-					    sigs[i] == SIGINT)
-						stop(&m, sigs[i]);
-				}
+		/* the pipe is read even when poll was interrupted */
+		(void)poll(&pfd, 1, MASTER_TICK_MS);
+		while ((n = read(sigpipe_fds[0], sigs, sizeof(sigs))) > 0) {
+			/*
+			 * A stop first (issue 8): under a group SIGTERM, the
+			 * workers' deaths must be read as stopped, and
+			 * nothing respawned.
+			 */
+			for (i = 0; i < n; i++)
+				if (sigs[i] == SIGTERM || sigs[i] == SIGINT)
+					stop(&m, sigs[i]);
+			for (i = 0; i < n; i++) {
+				if (sigs[i] == SIGCHLD)
+					reap(&m);
+				else if (sigs[i] == SIGHUP &&
+				    m.state != MASTER_STOPPING)
+					reload(&m);
+			}
 		}
 		reap(&m);
 		if (m.state == MASTER_STOPPING && live_workers(&m) == 0)

@@ -21,6 +21,7 @@ struct slot {
 	volatile long long	 started_ms;	/* process start, monotonic */
 	volatile long long	 busy_since_ms;	/* request start, monotonic */
 	volatile unsigned long	 requests;
+	volatile int		 kept_connections;	/* FastCGI, open */
 	char			 request_id[33];
 	char			 method[8];
 	char			 path[SCOREBOARD_PATH_MAX];
@@ -35,6 +36,7 @@ struct slot {
 	volatile unsigned long	 verify_requests;	/* GET /auth/verify */
 	volatile int		 timed_out;	/* master killed it */
 	volatile int		 recycled;	/* reached max_requests */
+	volatile int		 stop_sent;	/* the master sent SIGTERM */
 };
 
 /* Why a worker ended, as counted in the scoreboard. */

@@ -1,7 +1,7 @@
 /*
- * A pool worker: the FCGX_Accept_r loop on the shared listening socket,
- * one request context per accepted request, until told to stop or
- * max_requests is reached.
+ * A pool worker: waits on the shared listening socket and on every
+ * FastCGI connection it keeps, serves one request context per request,
+ * until told to stop or max_requests is reached.
  */
 #ifndef MOCKPIE_WORKER_H
 #define MOCKPIE_WORKER_H

@@ -65,6 +65,9 @@ struct stack {
 	pid_t			 nginx;
 	int			 port;
 	int			 workers;
+	int			 nginx_workers;
+	int			 keepalive;
+	int			 own_group;
 	const char		*server_extra;	/* the caller's, or "" */
 };
 
@@ -293,11 +296,13 @@ close_from(int lowfd)
 
 /*
  * Forks and execs argv with envp (NULL: ours), stdout and stderr appended
- * to logpath, stdin from fd0 (-1: /dev/null).  The child gets SIGTERM
- * when we die.  Its pid, or -1.
+ * to logpath, stdin from fd0 (-1: /dev/null), in a process group of its
+ * own when own_group.  The child gets SIGTERM when we die.  Its pid, or
+ * -1.
  */
 static pid_t
-spawn(char *const argv[], char *const envp[], const char *logpath, int fd0)
+spawn(char *const argv[], char *const envp[], const char *logpath, int fd0,
+    int own_group)
 {
 	struct sigaction sa;
 	sigset_t	 all, saved;
@@ -323,6 +328,8 @@ spawn(char *const argv[], char *const envp[], const char *logpath, int fd0)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			(void)sigaction(sig, &sa, NULL);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != parent)
+		_exit(127);
+	if (own_group && setpgid(0, 0) == -1)
 		_exit(127);
 	if (fd0 != -1) {
 		if (fd0 != STDIN_FILENO && dup2(fd0, STDIN_FILENO) == -1)
@@ -544,15 +551,16 @@ nginx_conf(struct stack *s, char *const *env, int port)
 	const char	*const *cenv = (const char *const *)env;
 	const char	*origins, *limit;
 	char		*tpl;
+	char		 workers[16], keepalive[16];
 	FILE		*f;
 	int		 rc = -1;
 	struct subst	 subst[] = {
 		{ "USER_LINE", geteuid() == 0 ? "user root root;" : "" },
 		{ "RUN_DIR", s->dir },
-		{ "NGINX_WORKERS", "1" },
+		{ "NGINX_WORKERS", workers },
 		{ "HTTP_PORT", portstr },
 		{ "SOCKET", s->socket },
-		{ "KEEPALIVE", "1" },
+		{ "KEEPALIVE", keepalive },
 		{ "BODY_LIMIT", "64k" },
 		{ "CORS_MAP", map },
 		{ "SERVER_EXTRA", s->server_extra },
@@ -560,6 +568,8 @@ nginx_conf(struct stack *s, char *const *env, int port)
 	};
 
 	snprintf(portstr, sizeof(portstr), "%d", port);
+	snprintf(workers, sizeof(workers), "%d", s->nginx_workers);
+	snprintf(keepalive, sizeof(keepalive), "%d", s->keepalive);
 	/* nginx takes the same origins and body limit as the pool */
 	if ((origins = env_find(cenv, "MOCKPIE_CORS_ORIGINS")) == NULL)
 		origins = "http://localhost:3000";
@@ -632,7 +642,7 @@ nginx_start(struct stack *s, char *const *env)
 		if ((port = test_free_port()) == -1 ||
 		    nginx_conf(s, env, port) == -1)
 			return -1;
-		if ((s->nginx = spawn(argv, NULL, log, -1)) == -1)
+		if ((s->nginx = spawn(argv, NULL, log, -1, 0)) == -1)
 			return -1;
 		deadline = now_us() + STACK_NGINX_UP_MS * 1000LL;
 		while (now_us() < deadline) {
@@ -752,7 +762,7 @@ pool_start(struct stack *s, char *const *env, int inherit)
 	for (i = 0; args[i] != NULL; i++)
 		argv[nw + i] = args[i];
 	argv[nw + i] = NULL;
-	s->master = spawn(argv, env, log, fd);
+	s->master = spawn(argv, env, log, fd, s->own_group);
 	if (fd != -1)
 		close(fd);
 	return s->master == -1 ? -1 : 0;
@@ -857,6 +867,9 @@ stack_start(const struct stack_options *o)
 		return NULL;
 	s->master = s->nginx = -1;
 	s->workers = o->workers > 0 ? o->workers : STACK_DEFAULT_WORKERS;
+	s->nginx_workers = o->nginx_workers > 0 ? o->nginx_workers : 1;
+	s->keepalive = o->keepalive > 0 ? o->keepalive : 1;
+	s->own_group = o->own_group;
 	s->server_extra = o->nginx_server_extra != NULL ?
 	    o->nginx_server_extra : "";
 	if (test_tmpdir(s->dir, sizeof(s->dir)) == -1) {

@@ -35,6 +35,15 @@ struct stack_options {
 						   closed port */
 	int			 inherit_socket; /* listening socket on fd 0,
 						   as spawn-fcgi hands it */
+	int			 nginx_workers;	/* nginx worker_processes;
+						   0: 1 */
+	int			 keepalive;	/* idle FastCGI connections
+						   nginx keeps per worker;
+						   0: 1 */
+	int			 own_group;	/* the pool in a process
+						   group of its own, whose
+						   id is the master's pid
+						   (kill -- -PGID) */
 	const char		*nginx_server_extra; /* nginx configuration
 						   added to the server block
 						   (@SERVER_EXTRA@), or NULL */

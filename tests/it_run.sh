@@ -57,10 +57,9 @@ run_gid=$(id -g "$run_user")
 # that variable as sockets to inherit and complains of it.
 unset MOCKPIE_REDIS_URL MOCKPIE_JWT_SECRET MOCKPIE_JWT_SECRET_FILE \
     MOCKPIE_DATABASE MOCKPIE_LISTEN MOCKPIE_PIDFILE SUDO_USER NGINX
-# A small pool, but more workers than scripts/run's nginx keeps FastCGI
-# connections (2 workers x keepalive 2): with libfcgi's one connection per
-# worker, fewer would stall (issue 8).
-workers=5
+# A small pool, fewer workers than the FastCGI connections scripts/run's
+# nginx keeps: the pool serves every kept connection (it cannot stall).
+workers=2
 export MOCKPIE_FCGI_BIN=$fcgi MOCKPIE_RUN_USER=$run_user MOCKPIE_WORKERS=$workers
 
 # as root, in /tmp: the stack's user must reach its run directory

@@ -78,6 +78,10 @@ static const struct config_key config_keys[] = {
 	{ "database",			T_PATH,	STR(database), 0, 0 },
 	{ "database_busy_timeout_ms",	T_INT,
 	    OFF(database_busy_timeout_ms), 0, 0, 60000 },
+	{ "database_connect_timeout_ms", T_INT,
+	    OFF(database_connect_timeout_ms), 0, 1, 60000 },
+	{ "database_statement_timeout_ms", T_INT,
+	    OFF(database_statement_timeout_ms), 0, 1, 600000 },
 	{ "common_passwords_file",	T_PATH,	STR(common_passwords_file),
 	    0, 0 },
 	{ "password_opslimit",		T_SPECIAL, 0, 0, 0, 0 },
@@ -133,6 +137,8 @@ config_defaults(struct config *c)
 	c->redis_test_enabled = 1;
 	snprintf(c->database, sizeof(c->database), "mockpie.db");
 	c->database_busy_timeout_ms = 2000;
+	c->database_connect_timeout_ms = 1000;	/* SPEC 5 */
+	c->database_statement_timeout_ms = 2000;
 	snprintf(c->common_passwords_file, sizeof(c->common_passwords_file),
 	    "%s", MOCKPIE_CONFDIR "/common-passwords.txt");
 	c->password_opslimit = 2;	/* libsodium's INTERACTIVE */
@@ -365,6 +371,15 @@ config_set(struct config *c, const char *key, const char *value,
 		memcpy(field, value, strlen(value) + 1);
 		return 0;
 	case T_PATH:
+		/* SPEC 5: a PostgreSQL URL is not a path to resolve */
+		if (k->offset == OFF(database) &&
+		    (strncasecmp(value, "postgresql://", 13) == 0 ||
+		    strncasecmp(value, "postgres://", 11) == 0)) {
+			if (strlen(value) >= k->size)
+				goto bad;
+			memcpy(field, value, strlen(value) + 1);
+			return 0;
+		}
 		if (resolve_path(field, k->size, base_file, value) == -1)
 			goto bad;
 		return 0;
@@ -574,6 +589,17 @@ validate(struct config *c, char *err, size_t errlen)
 	if ((long)c->database_busy_timeout_ms >= c->request_timeout * 1000L) {
 		snprintf(err, errlen, "database_busy_timeout_ms: must be below "
 		    "request_timeout (%d s)", c->request_timeout);
+		return -1;
+	}
+	if ((long)c->database_connect_timeout_ms >= c->request_timeout * 1000L) {
+		snprintf(err, errlen, "database_connect_timeout_ms: must be "
+		    "below request_timeout (%d s)", c->request_timeout);
+		return -1;
+	}
+	if ((long)c->database_statement_timeout_ms >=
+	    c->request_timeout * 1000L) {
+		snprintf(err, errlen, "database_statement_timeout_ms: must be "
+		    "below request_timeout (%d s)", c->request_timeout);
 		return -1;
 	}
 	if (c->refresh_reuse_grace >= c->refresh_token_ttl) {

@@ -55,6 +55,8 @@ struct config {
 	/* users */
 	char		 database[CONFIG_PATH_MAX];
 	int		 database_busy_timeout_ms;
+	int		 database_connect_timeout_ms;	/* PostgreSQL */
+	int		 database_statement_timeout_ms;	/* PostgreSQL */
 	char		 common_passwords_file[CONFIG_PATH_MAX];
 	unsigned long long password_opslimit;
 	size_t		 password_memlimit;

@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "config.h"
 
 #define CONFIG_LINE_MAX	4096
@@ -106,6 +108,29 @@ static const struct config_key config_keys[] = {
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
 static int	set_origins(struct config *, const char *);
+
+/*
+ * A postgresql:// database must parse as libpq's URI (SPEC 5).  libpq's
+ * own message is not repeated: it may quote a piece of the password.
+ */
+static int
+check_database_url(const char *database, char *err, size_t errlen)
+{
+	PQconninfoOption	*opts;
+	char			*msg = NULL;
+
+	if (strncasecmp(database, "postgresql://", 13) != 0 &&
+	    strncasecmp(database, "postgres://", 11) != 0)
+		return 0;
+	if ((opts = PQconninfoParse(database, &msg)) != NULL) {
+		PQconninfoFree(opts);
+		return 0;
+	}
+	PQfreemem(msg);
+	snprintf(err, errlen, "database: not a PostgreSQL URL libpq accepts "
+	    "(postgresql://user:password@host:port/dbname?param=value)");
+	return -1;
+}
 
 /* Built-in defaults (SPEC 3, 4); CPU-dependent ones are resolved later. */
 void
@@ -591,6 +616,8 @@ validate(struct config *c, char *err, size_t errlen)
 		    "request_timeout (%d s)", c->request_timeout);
 		return -1;
 	}
+	if (check_database_url(c->database, err, errlen) == -1)
+		return -1;
 	if ((long)c->database_connect_timeout_ms >= c->request_timeout * 1000L) {
 		snprintf(err, errlen, "database_connect_timeout_ms: must be "
 		    "below request_timeout (%d s)", c->request_timeout);

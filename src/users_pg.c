@@ -681,9 +681,10 @@ users_pg_open(const char *url, int connect_timeout_ms,
 	char			*msg = NULL;
 
 	if ((opts = PQconninfoParse(url, &msg)) == NULL) {
-		/* libpq's message names the bad part, not the password */
-		pg_seterr(err, errlen, "database URL",
-		    msg != NULL ? msg : "out of memory");
+		/* libpq's message may quote a piece of the password */
+		snprintf(err, errlen, "database: not a PostgreSQL URL libpq "
+		    "accepts (postgresql://user:password@host:port/dbname"
+		    "?param=value)");
 		PQfreemem(msg);
 		return NULL;
 	}

@@ -782,6 +782,46 @@ START_TEST(stopped_server_is_unavailable_fast_and_the_store_recovers)
 }
 END_TEST
 
+START_TEST(configuration_keeps_the_url_as_given_and_checks_it)
+{
+	static const char	*good =
+	    "postgresql://app:s3cret@db.internal:5432/mockpie?sslmode=require";
+	struct config		 c;
+	char			 dir[256], path[300], err[512];
+	FILE			*f;
+
+	setenv("MOCKPIE_JWT_SECRET", "0123456789abcdef0123456789abcdef", 1);
+	ck_assert_int_eq(test_tmpdir(dir, sizeof(dir)), 0);
+	snprintf(path, sizeof(path), "%s/mockpie.conf", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f, "database = %s\ndatabase_statement_timeout_ms = 1500\n",
+	    good);
+	fclose(f);
+	/* from a file: not a path to resolve against the file's directory */
+	ck_assert_msg(config_load(&c, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c.database, good);
+	ck_assert_int_eq(c.database_connect_timeout_ms, 1000);
+	ck_assert_int_eq(c.database_statement_timeout_ms, 1500);
+	config_fini(&c);
+	unlink(path);
+	test_tmpdir_remove(dir);
+
+	setenv("MOCKPIE_DATABASE", "postgresql://app:s3%zzcret@h/db", 1);
+	ck_assert_int_eq(config_load(&c, NULL, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "database:"));
+	ck_assert_ptr_null(strstr(err, "s3"));
+	config_fini(&c);
+
+	setenv("MOCKPIE_DATABASE", good, 1);
+	setenv("MOCKPIE_DATABASE_CONNECT_TIMEOUT_MS", "30000", 1);
+	ck_assert_int_eq(config_load(&c, NULL, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "database_connect_timeout_ms"));
+	config_fini(&c);
+	unsetenv("MOCKPIE_DATABASE_CONNECT_TIMEOUT_MS");
+	unsetenv("MOCKPIE_DATABASE");
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -826,6 +866,10 @@ suite(void)
 	tcase_add_test(tc,
 	    concurrent_registrations_of_one_email_give_exactly_one_success);
 	tcase_add_test(tc, handle_inherited_across_fork_is_refused_in_the_child);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("configuration");
+	tcase_add_test(tc, configuration_keeps_the_url_as_given_and_checks_it);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("schema");

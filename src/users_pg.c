@@ -125,6 +125,7 @@ enum pg_col {
 				   first; past this the server is hung */
 #define PG_INT_MAX	24	/* a long long in decimal, and NUL */
 #define PG_SQL_MAX	1024	/* PREPARE name AS one of the statements */
+#define PG_IDLE_READS	4	/* reads of an idle connection's news */
 
 /* What a query came to. */
 enum pg_rc {
@@ -382,10 +383,8 @@ pg_exec(struct users_pg *u, const char *stmt, const char *sql, int n,
 			last = res;
 		}
 	}
-	if (last == NULL || PQstatus(c) == CONNECTION_BAD) {
-		PQclear(last);
+	if (last == NULL || PQstatus(c) == CONNECTION_BAD)
 		goto broken;
-	}
 	st = PQresultStatus(last);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		*resp = last;
@@ -405,6 +404,7 @@ timeout:
 	    u->statement_timeout_ms + PG_SLACK_MS);
 	return PG_DOWN;
 broken:
+	PQclear(last);		/* an error may have come before the end */
 	pg_seterr(why, whylen, "", PQerrorMessage(c));
 	return PG_DOWN;
 }
@@ -592,14 +592,22 @@ static void
 pg_check_idle(struct users_pg *u)
 {
 	struct pollfd	 pfd;
+	int		 i;
 
-	pfd.fd = PQsocket(u->conn);
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	if (pfd.fd < 0 || poll(&pfd, 1, 0) != 1)
-		return;
-	if (!PQconsumeInput(u->conn) || PQstatus(u->conn) == CONNECTION_BAD)
-		pg_drop(u, "closed by the server while idle", 0);
+	/* the FATAL message, then the end of the stream: two reads */
+	for (i = 0; i < PG_IDLE_READS; i++) {
+		pfd.fd = PQsocket(u->conn);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd < 0 || poll(&pfd, 1, 0) != 1)
+			return;
+		if (!PQconsumeInput(u->conn) ||
+		    PQstatus(u->conn) == CONNECTION_BAD) {
+			pg_drop(u, "closed by the server while idle", 0);
+			return;
+		}
+		(void)PQisBusy(u->conn);	/* a notice goes to the log */
+	}
 }
 
 /*

@@ -658,9 +658,16 @@ START_TEST(a_connection_closed_by_the_server_is_replaced_at_once)
 	    before);
 	raw_exec(sql);
 	test_sleep_ms(100);
-	/* not an outage: the answer, on a new connection */
-	ck_assert_int_eq(users_find_by_id(u, out.id, arena, &got), 1);
+	/* seen before the insert, which is never resent: not an outage */
+	in = sample("k2@example.org", "kept2", "1313131");
+	ck_assert_int_eq(users_create(u, &in, arena, &got), USERS_OK);
 	ck_assert_int_ne(store_backend(), before);
+	/* and a read that finds its connection gone is sent again */
+	before = store_backend();
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%ld)",
+	    before);
+	raw_exec(sql);
+	ck_assert_int_eq(users_find_by_id(u, out.id, arena, &got), 1);
 	users_close(u);
 }
 END_TEST

@@ -401,6 +401,31 @@ START_TEST(hung_postgresql_gives_503_within_the_timeouts_and_recovers)
 }
 END_TEST
 
+START_TEST(postgresql_restarted_between_requests_costs_no_503)
+{
+	struct pg_stack		 ps;
+	struct api_person	 p, q;
+	struct api_tally	 t;
+
+	memset(&ps, 0, sizeof(ps));
+	start(&ps);
+	api_register(ps.st, &p);
+	memset(&t, 0, sizeof(t));
+	api_burst_every_worker(ps.st, p.access, &t);	/* all connected */
+	ck_assert_int_eq(t.by_status[200], t.total);
+	ck_assert_int_eq(pg_server_stop(ps.pg), 0);
+	ck_assert_int_eq(pg_server_restart(ps.pg), 0);
+	/* every kept connection was closed: each worker sees it first */
+	memset(&t, 0, sizeof(t));
+	api_burst_every_worker(ps.st, p.access, &t);
+	ck_assert_msg(t.by_status[200] == t.total, "%d of %d answers 200",
+	    t.by_status[200], t.total);
+	api_register(ps.st, &q);
+	ck_assert_int_eq(stack_log_count(ps.st, 0, "unavailable"), 0);
+	stop(&ps);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -422,6 +447,7 @@ suite(void)
 	    stopped_postgresql_gives_503_at_once_and_the_pool_recovers);
 	tcase_add_test(tc,
 	    hung_postgresql_gives_503_within_the_timeouts_and_recovers);
+	tcase_add_test(tc, postgresql_restarted_between_requests_costs_no_503);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -233,8 +233,14 @@ users_pg_name(const char *url, char *buf, size_t len)
 		else if (strcmp(o->keyword, "dbname") == 0)
 			db = o->val;
 	}
-	snprintf(buf, len, "postgresql://%s%s%s%s%s/%s", user,
-	    *user != '\0' ? "@" : "", host, *port != '\0' ? ":" : "", port, db);
+	if (*host == '/')	/* a unix socket directory */
+		snprintf(buf, len, "postgresql://%s%s%s%s/%s?host=%s", user,
+		    *user != '\0' ? "@" : "", *port != '\0' ? ":" : "", port,
+		    db, host);
+	else
+		snprintf(buf, len, "postgresql://%s%s%s%s%s/%s", user,
+		    *user != '\0' ? "@" : "", host, *port != '\0' ? ":" : "",
+		    port, db);
 	PQconninfoFree(opts);
 }
 

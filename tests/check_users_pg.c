@@ -410,6 +410,27 @@ START_TEST(the_url_is_shown_without_its_password)
 }
 END_TEST
 
+START_TEST(a_unix_socket_url_works_and_is_named_without_the_password)
+{
+	struct users	*u;
+	struct user	 in = sample("sock@example.org", "socket", "4545454");
+	struct user	 out, got;
+	char		 sock[URL_MAX], name[URL_MAX];
+
+	snprintf(sock, sizeof(sock), "postgresql://mockpie:%s@/%s?host=%s"
+	    "&port=%d", pg_server_password(srv), dbname,
+	    pg_server_socket_dir(srv), pg_server_port(srv));
+	u = open_url(sock, 10000, 10000);
+	ck_assert_int_eq(users_create(u, &in, arena, &out), USERS_OK);
+	ck_assert_int_eq(users_find_by_email(u, "SOCK@example.org", arena,
+	    &got), 1);
+	users_close(u);
+	users_name(sock, name, sizeof(name));
+	ck_assert_ptr_null(strstr(name, pg_server_password(srv)));
+	ck_assert_ptr_nonnull(strstr(name, pg_server_socket_dir(srv)));
+}
+END_TEST
+
 /*
  * Each racer opens its own store, waits for the start, creates, and
  * writes its result to out: under valgrind an exit status also reports
@@ -893,6 +914,8 @@ suite(void)
 	    each_user_gets_a_random_session_stamp_that_lookups_return);
 	tcase_add_test(tc, ping_is_ok_and_the_schema_is_at_this_builds_version);
 	tcase_add_test(tc, the_url_is_shown_without_its_password);
+	tcase_add_test(tc,
+	    a_unix_socket_url_works_and_is_named_without_the_password);
 	tcase_add_test(tc,
 	    concurrent_registrations_of_one_email_give_exactly_one_success);
 	tcase_add_test(tc, handle_inherited_across_fork_is_refused_in_the_child);

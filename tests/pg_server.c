@@ -395,6 +395,13 @@ pg_server_port(const struct pg_server *srv)
 	return srv->port;
 }
 
+/* Where the server's unix socket is (.s.PGSQL.PORT). */
+const char *
+pg_server_socket_dir(const struct pg_server *srv)
+{
+	return srv->dir;
+}
+
 pid_t
 pg_server_pid(const struct pg_server *srv)
 {

@@ -23,6 +23,7 @@ int			 pg_server_stop(struct pg_server *);
 int			 pg_server_restart(struct pg_server *);
 void			 pg_server_free(struct pg_server *);
 int			 pg_server_port(const struct pg_server *);
+const char		*pg_server_socket_dir(const struct pg_server *);
 pid_t			 pg_server_pid(const struct pg_server *);
 const char		*pg_server_password(const struct pg_server *);
 int			 pg_server_create_db(struct pg_server *, const char *);

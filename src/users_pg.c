@@ -127,6 +127,13 @@ enum pg_col {
 #define PG_SQL_MAX	1024	/* PREPARE name AS one of the statements */
 #define PG_IDLE_READS	4	/* reads of an idle connection's news */
 
+/* What became of the connection when a query got no answer. */
+enum pg_how {
+	PG_KEPT,	/* usable: the server cancelled the statement */
+	PG_LOST,	/* closed or broken: a new one may be tried at once */
+	PG_TIMEDOUT	/* no answer in time: the server is hung */
+};
+
 /* What a query came to. */
 enum pg_rc {
 	PG_OK,		/* the server ran it */
@@ -341,21 +348,23 @@ pg_state_down(const char *state)
 /*
  * Sends one query on u->conn (a prepared statement by name, or sql) and
  * reads its results until deadline.  PG_OK or PG_REFUSED with the last
- * result in *resp (the caller clears it); PG_DOWN with why filled and the
- * connection gone bad or timed out (*timedout says which).
+ * result in *resp (the caller clears it); PG_DOWN with why filled, and
+ * in *how whether the connection is still usable (PG_KEPT: the server
+ * cancelled the statement), lost, or waited on past the deadline.
  */
 static enum pg_rc
 pg_exec(struct users_pg *u, const char *stmt, const char *sql, int n,
     const char *const *vals, long long deadline, PGresult **resp,
-    int *timedout, char *why, size_t whylen)
+    enum pg_how *how, char *why, size_t whylen)
 {
 	PGconn		*c = u->conn;
 	PGresult	*res, *last = NULL;
 	ExecStatusType	 st;
+	const char	*sev;
 	int		 ok, f, w;
 
 	*resp = NULL;
-	*timedout = 0;
+	*how = PG_KEPT;
 	if (stmt != NULL)
 		ok = PQsendQueryPrepared(c, stmt, n, vals, NULL, NULL, 0);
 	else if (n > 0)
@@ -389,14 +398,20 @@ pg_exec(struct users_pg *u, const char *stmt, const char *sql, int n,
 			last = res;
 		}
 	}
-	if (last == NULL || PQstatus(c) == CONNECTION_BAD)
+	if (last == NULL)
 		goto broken;
+	/* an answer counts even if the connection broke after it */
 	st = PQresultStatus(last);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		*resp = last;
 		return PG_OK;
 	}
-	if (pg_state_down(PQresultErrorField(last, PG_DIAG_SQLSTATE))) {
+	sev = PQresultErrorField(last, PG_DIAG_SEVERITY_NONLOCALIZED);
+	if (PQstatus(c) == CONNECTION_BAD || (sev != NULL &&
+	    (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0)))
+		*how = PG_LOST;		/* the server ends the session */
+	if (*how == PG_LOST ||
+	    pg_state_down(PQresultErrorField(last, PG_DIAG_SQLSTATE))) {
 		pg_seterr(why, whylen, "", PQresultErrorMessage(last));
 		PQclear(last);
 		return PG_DOWN;
@@ -405,12 +420,13 @@ pg_exec(struct users_pg *u, const char *stmt, const char *sql, int n,
 	return PG_REFUSED;
 timeout:
 	PQclear(last);
-	*timedout = 1;
+	*how = PG_TIMEDOUT;
 	snprintf(why, whylen, "no answer within %d ms",
 	    u->statement_timeout_ms + PG_SLACK_MS);
 	return PG_DOWN;
 broken:
 	PQclear(last);		/* an error may have come before the end */
+	*how = PG_LOST;
 	pg_seterr(why, whylen, "", PQerrorMessage(c));
 	return PG_DOWN;
 }
@@ -422,9 +438,9 @@ pg_simple(struct users_pg *u, const char *sql, int n,
     size_t whylen)
 {
 	PGresult	*res;
-	int		 timedout;
+	enum pg_how	 how;
 
-	switch (pg_exec(u, NULL, sql, n, vals, deadline, &res, &timedout,
+	switch (pg_exec(u, NULL, sql, n, vals, deadline, &res, &how,
 	    why, whylen)) {
 	case PG_OK:
 		if (resp != NULL)
@@ -625,6 +641,8 @@ pg_ready(struct users_pg *u)
 {
 	char	 why[PG_ERROR_MAX];
 
+	if (u->conn != NULL && PQstatus(u->conn) == CONNECTION_BAD)
+		pg_drop(u, "connection lost after its last answer", 0);
 	if (u->conn != NULL) {
 		pg_check_idle(u);
 		if (u->conn != NULL)
@@ -654,24 +672,25 @@ pg_run(struct users_pg *u, const char *stmt, int n, const char *const *vals,
 {
 	char		 why[PG_ERROR_MAX];
 	enum pg_rc	 rc;
-	int		 timedout, try;
+	enum pg_how	 how;
+	int		 try;
 
 	*resp = NULL;
 	for (try = 0; ; try++) {
 		if (pg_ready(u) == -1)
 			return PG_DOWN;
 		rc = pg_exec(u, stmt, NULL, n, vals, now_ms() +
-		    u->statement_timeout_ms + PG_SLACK_MS, resp, &timedout,
-		    why, sizeof(why));
+		    u->statement_timeout_ms + PG_SLACK_MS, resp, &how, why,
+		    sizeof(why));
 		if (rc != PG_DOWN)
 			return rc;
-		if (!timedout && PQstatus(u->conn) != CONNECTION_BAD) {
+		if (how == PG_KEPT) {
 			/* statement_timeout or the like: the link is fine */
 			snprintf(u->error, sizeof(u->error), "%s", why);
 			log_warnx("database %s: %s", u->name, why);
 			return PG_DOWN;
 		}
-		if (resend && try == 0 && !timedout) {
+		if (how == PG_LOST && resend && try == 0) {
 			pg_drop(u, why, 0);
 			continue;
 		}

@@ -53,7 +53,11 @@ enum users_result {
 /* What the lookups return, besides 1, 0 and -1, for USERS_UNAVAILABLE. */
 #define USERS_FIND_UNAVAILABLE	(-2)
 
-/* Opens, creating or migrating, the store at path; NULL and err on error. */
+/*
+ * Opens the store: a SQLite path (created and migrated now, with that
+ * busy timeout in ms) or a postgresql:// URL (connected and migrated at
+ * the first call); NULL and err on error.
+ */
 struct users	*users_open(const char *, int, char *, size_t);
 /* As users_open with the configuration's database and timeouts. */
 struct users	*users_open_config(const struct config *, char *, size_t);

@@ -618,7 +618,8 @@ validate(struct config *c, char *err, size_t errlen)
 	}
 	if (check_database_url(c->database, err, errlen) == -1)
 		return -1;
-	if ((long)c->database_connect_timeout_ms >= c->request_timeout * 1000L) {
+	if ((long)c->database_connect_timeout_ms >=
+	    c->request_timeout * 1000L) {
 		snprintf(err, errlen, "database_connect_timeout_ms: must be "
 		    "below request_timeout (%d s)", c->request_timeout);
 		return -1;

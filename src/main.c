@@ -23,7 +23,8 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: mockpie-fcgi [-c file] [--listen unix:/path|host:port]"
 	    " [--workers N]\n"
-	    "                    [--pidfile file] [--check-config] [--init-db]\n"
+	    "                    [--pidfile file] [--check-config]"
+	    " [--init-db]\n"
 	    "Without --listen the listening socket is inherited on fd 0, as "
 	    "spawn-fcgi hands it.\n");
 }

@@ -55,7 +55,8 @@ static const char *const pg_migrations[] = {
 	"gen_random_uuid()::text || gen_random_uuid()::text, 'UTF8')),"
 	" 'hex'), 1, 32);",
 };
-#define PG_VERSION	((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
+#define PG_VERSION							\
+	((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 
 /* Any constant: workers starting at once migrate one at a time. */
 #define PG_LOCK_KEY	"7306086431252938001"
@@ -85,7 +86,7 @@ static const char *const pg_migrations[] = {
 #define SQL_SET_PASSWORD "UPDATE users SET password_hash = $2 WHERE id = $1"
 /* Which of the three collide; only run after the INSERT refused. */
 #define SQL_CONFLICT							\
-	"SELECT coalesce(bool_or(lower(email) = lower($1)), false)::int,"	\
+	"SELECT coalesce(bool_or(lower(email) = lower($1)), false)::int," \
 	" coalesce(bool_or(lower(username) = lower($2)), false)::int,"	\
 	" coalesce(bool_or(phone_number = $3), false)::int"		\
 	" FROM users WHERE lower(email) = lower($1)"			\
@@ -289,8 +290,8 @@ pg_drop(struct users_pg *u, const char *why, int backoff)
 	u->retry_at_ms = now_ms() + u->backoff_ms;
 	snprintf(u->error, sizeof(u->error), "%s", why);
 	if (!u->down)
-		log_warnx("database %s unavailable: %s (next attempt in %ld ms)",
-		    u->name, why, u->backoff_ms);
+		log_warnx("database %s unavailable: %s (next attempt in "
+		    "%ld ms)", u->name, why, u->backoff_ms);
 	else
 		log_debug("database %s still unavailable: %s (next attempt in "
 		    "%ld ms)", u->name, why, u->backoff_ms);

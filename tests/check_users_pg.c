@@ -356,8 +356,8 @@ END_TEST
 START_TEST(each_user_gets_a_random_session_stamp_that_lookups_return)
 {
 	struct users	*u = open_store();
-	struct user	 in = sample("st1@example.org", "stamp1", "+4412300001");
-	struct user	 in2 = sample("st2@example.org", "stamp2", "+4412300002");
+	struct user	 in = sample("st1@example.org", "stamp1", "+44123001");
+	struct user	 in2 = sample("st2@example.org", "stamp2", "+44123002");
 	struct user	 a, b, got;
 
 	ck_assert_int_eq(users_create(u, &in, arena, &a), USERS_OK);
@@ -789,12 +789,13 @@ START_TEST(stopped_server_is_unavailable_fast_and_the_store_recovers)
 {
 	struct pg_server	*own;
 	struct users		*u;
-	struct user		 in = sample("o@example.org", "outage", "787878");
+	struct user		 in;
 	struct user		 out, got;
 	char			 ownurl[URL_MAX], msg[256];
 	long long		 t0, took, deadline;
 	int			 rc, i;
 
+	in = sample("o@example.org", "outage", "787878");
 	ck_assert_ptr_nonnull(own = pg_server_start());
 	ck_assert_int_eq(pg_server_create_db(own, "outage"), 0);
 	pg_server_url(own, "outage", ownurl, sizeof(ownurl));
@@ -918,7 +919,8 @@ suite(void)
 	    a_unix_socket_url_works_and_is_named_without_the_password);
 	tcase_add_test(tc,
 	    concurrent_registrations_of_one_email_give_exactly_one_success);
-	tcase_add_test(tc, handle_inherited_across_fork_is_refused_in_the_child);
+	tcase_add_test(tc,
+	    handle_inherited_across_fork_is_refused_in_the_child);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("configuration");
@@ -940,7 +942,8 @@ suite(void)
 	tc = tcase_create("unavailable");
 	tcase_set_timeout(tc, OUTAGE_TIMEOUT_S);
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, a_connection_closed_by_the_server_is_replaced_at_once);
+	tcase_add_test(tc,
+	    a_connection_closed_by_the_server_is_replaced_at_once);
 	tcase_add_test(tc,
 	    a_locked_table_gives_unavailable_at_the_statement_timeout);
 	tcase_add_test(tc,

@@ -230,7 +230,8 @@ START_TEST(concurrent_registrations_of_one_email_give_exactly_one_201)
 	struct pg_stack		 ps;
 	struct http_conn	 c[RACERS];
 	struct http_response	 r;
-	const char		*h[] = { "Content-Type: application/json", NULL };
+	const char		*h[] = { "Content-Type: application/json",
+				    NULL };
 	char			*body[RACERS], user[32], phone[32], d[128];
 	int			 i, created = 0, taken = 0, round;
 
@@ -439,7 +440,8 @@ suite(void)
 	}
 	tc = tcase_create("postgresql");
 	tcase_set_timeout(tc, TIMEOUT_S);
-	tcase_add_test(tc, register_login_and_me_work_through_nginx_on_postgresql);
+	tcase_add_test(tc,
+	    register_login_and_me_work_through_nginx_on_postgresql);
 	tcase_add_test(tc, init_db_creates_the_schema_before_the_pool_starts);
 	tcase_add_test(tc,
 	    concurrent_registrations_of_one_email_give_exactly_one_201);

@@ -751,13 +751,14 @@ START_TEST(a_hung_backend_gives_unavailable_within_the_timeout_then_recovers)
 }
 END_TEST
 
-START_TEST(a_server_that_never_answers_is_unavailable_at_the_connect_timeout)
+START_TEST(silent_server_is_unavailable_at_the_connect_timeout_then_backs_off)
 {
 	struct hung_listener	*h = hung_listener_start();
 	struct users		*u;
 	struct user		 got;
 	char			 hung[URL_MAX], msg[256];
 	long long		 t0, took;
+	int			 i;
 
 	ck_assert_ptr_nonnull(h);
 	snprintf(hung, sizeof(hung), "postgresql://u:pw@127.0.0.1:%d/db"
@@ -768,9 +769,25 @@ START_TEST(a_server_that_never_answers_is_unavailable_at_the_connect_timeout)
 	    USERS_FIND_UNAVAILABLE);
 	took = test_now_ms() - t0;
 	ck_assert_msg(took >= 250 && took < 800, "took %lld ms", took);
-	/* backing off: no second wait */
+	/* backing off (250 ms): no attempt, so no wait, however many calls */
 	t0 = test_now_ms();
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(users_find_by_id(u, 1, arena, &got),
+		    USERS_FIND_UNAVAILABLE);
 	ck_assert_int_eq(users_ping(u, msg, sizeof(msg)), -1);
+	ck_assert_int_lt(test_now_ms() - t0, 100);
+	/* past it, one attempt (the connect timeout again) */
+	test_sleep_ms(300);
+	t0 = test_now_ms();
+	ck_assert_int_eq(users_find_by_id(u, 1, arena, &got),
+	    USERS_FIND_UNAVAILABLE);
+	took = test_now_ms() - t0;
+	ck_assert_msg(took >= 250 && took < 800, "took %lld ms", took);
+	/* then 500 ms of back-off: 300 ms later still no attempt */
+	test_sleep_ms(300);
+	t0 = test_now_ms();
+	ck_assert_int_eq(users_find_by_id(u, 1, arena, &got),
+	    USERS_FIND_UNAVAILABLE);
 	ck_assert_int_lt(test_now_ms() - t0, 100);
 	ck_assert_msg(strstr(msg, "no connection within 300 ms") != NULL, "%s",
 	    msg);
@@ -949,7 +966,7 @@ suite(void)
 	tcase_add_test(tc,
 	    a_hung_backend_gives_unavailable_within_the_timeout_then_recovers);
 	tcase_add_test(tc,
-	    a_server_that_never_answers_is_unavailable_at_the_connect_timeout);
+	    silent_server_is_unavailable_at_the_connect_timeout_then_backs_off);
 	tcase_add_test(tc,
 	    stopped_server_is_unavailable_fast_and_the_store_recovers);
 	suite_add_tcase(s, tc);

@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "config.h"
 
 #define CONFIG_LINE_MAX	4096
@@ -82,6 +84,10 @@ static const struct config_key config_keys[] = {
 	    OFF(database_busy_timeout_ms), 0, 0, 60000 },
 	{ "user_cache_ttl",		T_LONG,	OFF(user_cache_ttl), 0, 0,
 	    3600 },
+	{ "database_connect_timeout_ms", T_INT,
+	    OFF(database_connect_timeout_ms), 0, 1, 60000 },
+	{ "database_statement_timeout_ms", T_INT,
+	    OFF(database_statement_timeout_ms), 0, 1, 600000 },
 	{ "common_passwords_file",	T_PATH,	STR(common_passwords_file),
 	    0, 0 },
 	{ "password_opslimit",		T_SPECIAL, 0, 0, 0, 0 },
@@ -106,6 +112,29 @@ static const struct config_key config_keys[] = {
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
 static int	set_origins(struct config *, const char *);
+
+/*
+ * A postgresql:// database must parse as libpq's URI (SPEC 5).  libpq's
+ * own message is not repeated: it may quote a piece of the password.
+ */
+static int
+check_database_url(const char *database, char *err, size_t errlen)
+{
+	PQconninfoOption	*opts;
+	char			*msg = NULL;
+
+	if (strncasecmp(database, "postgresql://", 13) != 0 &&
+	    strncasecmp(database, "postgres://", 11) != 0)
+		return 0;
+	if ((opts = PQconninfoParse(database, &msg)) != NULL) {
+		PQconninfoFree(opts);
+		return 0;
+	}
+	PQfreemem(msg);
+	snprintf(err, errlen, "database: not a PostgreSQL URL libpq accepts "
+	    "(postgresql://user:password@host:port/dbname?param=value)");
+	return -1;
+}
 
 /* Built-in defaults (SPEC 3, 4); CPU-dependent ones are resolved later. */
 void
@@ -140,6 +169,8 @@ config_defaults(struct config *c)
 	snprintf(c->database, sizeof(c->database), "mockpie.db");
 	c->database_busy_timeout_ms = 2000;
 	c->user_cache_ttl = 1;
+	c->database_connect_timeout_ms = 1000;	/* SPEC 5 */
+	c->database_statement_timeout_ms = 2000;
 	snprintf(c->common_passwords_file, sizeof(c->common_passwords_file),
 	    "%s", MOCKPIE_CONFDIR "/common-passwords.txt");
 	c->password_opslimit = 2;	/* libsodium's INTERACTIVE */
@@ -372,6 +403,15 @@ config_set(struct config *c, const char *key, const char *value,
 		memcpy(field, value, strlen(value) + 1);
 		return 0;
 	case T_PATH:
+		/* SPEC 5: a PostgreSQL URL is not a path to resolve */
+		if (k->offset == OFF(database) &&
+		    (strncasecmp(value, "postgresql://", 13) == 0 ||
+		    strncasecmp(value, "postgres://", 11) == 0)) {
+			if (strlen(value) >= k->size)
+				goto bad;
+			memcpy(field, value, strlen(value) + 1);
+			return 0;
+		}
 		if (resolve_path(field, k->size, base_file, value) == -1)
 			goto bad;
 		return 0;
@@ -581,6 +621,20 @@ validate(struct config *c, char *err, size_t errlen)
 	if ((long)c->database_busy_timeout_ms >= c->request_timeout * 1000L) {
 		snprintf(err, errlen, "database_busy_timeout_ms: must be below "
 		    "request_timeout (%d s)", c->request_timeout);
+		return -1;
+	}
+	if (check_database_url(c->database, err, errlen) == -1)
+		return -1;
+	if ((long)c->database_connect_timeout_ms >=
+	    c->request_timeout * 1000L) {
+		snprintf(err, errlen, "database_connect_timeout_ms: must be "
+		    "below request_timeout (%d s)", c->request_timeout);
+		return -1;
+	}
+	if ((long)c->database_statement_timeout_ms >=
+	    c->request_timeout * 1000L) {
+		snprintf(err, errlen, "database_statement_timeout_ms: must be "
+		    "below request_timeout (%d s)", c->request_timeout);
 		return -1;
 	}
 	if (c->refresh_reuse_grace >= c->refresh_token_ttl) {

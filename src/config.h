@@ -57,6 +57,8 @@ struct config {
 	char		 database[CONFIG_PATH_MAX];
 	int		 database_busy_timeout_ms;
 	long		 user_cache_ttl;	/* seconds; 0: every read */
+	int		 database_connect_timeout_ms;	/* PostgreSQL */
+	int		 database_statement_timeout_ms;	/* PostgreSQL */
 	char		 common_passwords_file[CONFIG_PATH_MAX];
 	unsigned long long password_opslimit;
 	size_t		 password_memlimit;

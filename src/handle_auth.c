@@ -287,6 +287,8 @@ handle_register(struct ctx *ctx)
 		return reply_error(ctx, 400, "Phone number already registered");
 	case USERS_BUSY:
 		return reply_error(ctx, 503, "User store busy, retry");
+	case USERS_UNAVAILABLE:		/* SPEC 5 */
+		return reply_error(ctx, 503, "Database unavailable");
 	case USERS_ERROR:
 		return -1;
 	}
@@ -379,6 +381,11 @@ handle_login(struct ctx *ctx)
 	if ((found = users_find_by_email(ctx->users, email, ctx->arena, &u))
 	    == -1)
 		goto fault;
+	if (found == USERS_FIND_UNAVAILABLE) {	/* SPEC 5; not a failure */
+		if (reserved)
+			ratelimit_release(ctx_redis(ctx), &rl, email, addr);
+		return reply_error(ctx, 503, "Database unavailable");
+	}
 	password_params_of(ctx->config, &pp);
 	/* an unknown email spends a verify all the same */
 	ok = password_verify(&pp, found ? u.password_hash : NULL, password,
@@ -417,6 +424,10 @@ row_of_token(struct ctx *ctx, const struct token *tok, struct user *u)
 	if ((found = user_cache_find(ctx->users, tok->sub,
 	    ctx->config->user_cache_ttl, ctx->arena, u)) == -1)
 		return -1;	/* store fault, logged where it happened */
+	if (found == USERS_FIND_UNAVAILABLE) {	/* SPEC 5 */
+		reply_error(ctx, 503, "Database unavailable");
+		return -1;
+	}
 	if (!found)
 		return 0;
 	if (tok->stamp[0] == '\0' || u->session_stamp == NULL ||

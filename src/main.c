@@ -16,13 +16,15 @@
 #include "config.h"
 #include "log.h"
 #include "master.h"
+#include "users.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: mockpie-fcgi [-c file] [--listen unix:/path|host:port]"
 	    " [--workers N]\n"
-	    "                    [--pidfile file] [--check-config]\n"
+	    "                    [--pidfile file] [--check-config]"
+	    " [--init-db]\n"
 	    "Without --listen the listening socket is inherited on fd 0, as "
 	    "spawn-fcgi hands it.\n");
 }
@@ -55,6 +57,7 @@ main(int argc, char *argv[])
 		{ "workers",		required_argument,	NULL, 'w' },
 		{ "pidfile",		required_argument,	NULL, 'p' },
 		{ "check-config",	no_argument,		NULL, 't' },
+		{ "init-db",		no_argument,		NULL, 'i' },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -62,7 +65,7 @@ main(int argc, char *argv[])
 	struct config_overrides	 over = { NULL, NULL, NULL };
 	const char		*path = getenv("MOCKPIE_CONFIG");
 	char			 err[CONFIG_ERR_MAX];
-	int			 ch, check = 0, fd, rc;
+	int			 ch, check = 0, init_db = 0, fd, rc;
 
 	log_init("mockpie", LOG_LEVEL_INFO);
 	while ((ch = getopt_long(argc, argv, "c:l:w:p:th", longopts, NULL))
@@ -73,6 +76,7 @@ main(int argc, char *argv[])
 		case 'w': over.workers = optarg; break;
 		case 'p': over.pidfile = optarg; break;
 		case 't': check = 1; break;
+		case 'i': init_db = 1; break;	/* users.c: schema now */
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -94,6 +98,11 @@ main(int argc, char *argv[])
 	}
 	log_set_level(cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);	/* PITFALLS: hiredis */
+	if (init_db) {			/* issue 10: SQLite or PostgreSQL */
+		rc = users_init_db(&cfg) == 0 ? 0 : 1;
+		config_fini(&cfg);
+		return rc;
+	}
 	if (cfg.listen[0] != '\0') {
 		if ((fd = master_listen(&cfg, err, sizeof(err))) == -1) {
 			log_errorx("%s", err);

@@ -1,8 +1,9 @@
 /*
  * User store interface (SPEC 2: register, login, /auth/me, /health).
- * Handlers see only this header; users_sqlite.c implements it, and a
- * PostgreSQL implementation can be linked in its place later.
- * One handle per worker process, opened after fork, never shared.
+ * Handlers see only this header; users.c forwards to SQLite
+ * (users_sqlite.c) for a path or to PostgreSQL (users_pg.c, SPEC 5) for
+ * a postgresql:// URL.  One handle per worker process, opened after
+ * fork, never shared.
  */
 #ifndef MOCKPIE_USERS_H
 #define MOCKPIE_USERS_H
@@ -11,6 +12,7 @@
 #include <time.h>
 
 struct arena;
+struct config;
 
 /* Longest string, in bytes, that the store accepts in any field. */
 #define USERS_FIELD_MAX	1024
@@ -44,17 +46,36 @@ enum users_result {
 	USERS_DUP_USERNAME,
 	USERS_DUP_PHONE,
 	USERS_BUSY,		/* locked beyond the busy timeout */
-	USERS_ERROR		/* logged */
+	USERS_ERROR,		/* logged */
+	USERS_UNAVAILABLE	/* PostgreSQL down, hung or backing off */
 };
 
-/* Opens, creating or migrating, the store at path; NULL and err on error. */
+/* What the lookups return, besides 1, 0 and -1, for USERS_UNAVAILABLE. */
+#define USERS_FIND_UNAVAILABLE	(-2)
+
+/*
+ * Opens the store: a SQLite path (created and migrated now, with that
+ * busy timeout in ms) or a postgresql:// URL (connected and migrated at
+ * the first call); NULL and err on error.
+ */
 struct users	*users_open(const char *, int, char *, size_t);
+/* As users_open with the configuration's database and timeouts. */
+struct users	*users_open_config(const struct config *, char *, size_t);
+/* --init-db: creates or migrates the schema now; 0, or -1 (logged). */
+int		 users_init_db(const struct config *);
+/* 1 when the database setting names PostgreSQL rather than a file. */
+int		 users_is_postgresql(const char *);
+/* The database setting for logs: a URL without its password. */
+void		 users_name(const char *, char *, size_t);
 /* Finalizes and closes; takes NULL. */
 void		 users_close(struct users *);
 /* Inserts a user; fills id, times and arena copies in out on USERS_OK. */
 enum users_result users_create(struct users *, const struct user *,
 		    struct arena *, struct user *);
-/* 1 found (strings in the arena), 0 not found, -1 fault (logged). */
+/*
+ * 1 found (strings in the arena), 0 not found, -1 fault (logged),
+ * USERS_FIND_UNAVAILABLE while PostgreSQL is down or hung.
+ */
 int		 users_find_by_id(struct users *, long long, struct arena *,
 		    struct user *);
 /* As users_find_by_id, any case of email; fills password_hash. */

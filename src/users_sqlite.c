@@ -1,8 +1,9 @@
 /*
- * SQLite implementation of the user store (users.h): schema and its
- * migrations, connection settings, and statements prepared once per
- * handle.  The handlers validate field contents; the database alone
- * decides uniqueness, so concurrent registrations cannot both succeed.
+ * SQLite implementation of the user store (users.h, through users.c):
+ * schema and its migrations, connection settings, and statements
+ * prepared once per handle.  The handlers validate field contents; the
+ * database alone decides uniqueness, so concurrent registrations cannot
+ * both succeed.
  */
 #include <sys/stat.h>
 
@@ -22,6 +23,7 @@
 #include "arena.h"
 #include "log.h"
 #include "users.h"
+#include "users_impl.h"
 
 /*
  * Schema history, one step per version, applied in order in one write
@@ -105,7 +107,7 @@ enum users_col {
 #define USERS_ERRMSG_MAX	256
 #define USERS_RETRY_MS		5	/* between tries of WAL mode */
 
-struct users {
+struct users_sqlite {
 	sqlite3		*db;
 	sqlite3_stmt	*insert;
 	sqlite3_stmt	*by_id;
@@ -143,7 +145,7 @@ users_is_busy(int rc)
  * that inherited a handle gets errors instead of corrupting locks.
  */
 static int
-users_mine(const struct users *u)
+users_mine(const struct users_sqlite *u)
 {
 	if (u->pid == getpid())
 		return 1;
@@ -375,14 +377,15 @@ users_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, char *err,
  * Opens the store at path, creating the file and migrating its schema,
  * with a busy timeout of busy_timeout_ms for every statement.  Call it
  * in each worker after fork.  Returns a handle the caller frees with
- * users_close, or NULL with the reason in err (not logged).
+ * users_sqlite_close, or NULL with the reason in err (not logged).
  */
-struct users *
-users_open(const char *path, int busy_timeout_ms, char *err, size_t errlen)
+struct users_sqlite *
+users_sqlite_open(const char *path, int busy_timeout_ms, char *err,
+    size_t errlen)
 {
-	struct users	*u;
-	sqlite3		*db = NULL;
-	int		 rc;
+	struct users_sqlite	*u;
+	sqlite3			*db = NULL;
+	int			 rc;
 
 	users_seterr(err, errlen, "no error");
 	if (path == NULL || *path == '\0') {
@@ -432,7 +435,7 @@ users_open(const char *path, int busy_timeout_ms, char *err, size_t errlen)
 fail:
 	if (u->db == NULL)
 		sqlite3_close(db);	/* a failed open still allocates */
-	users_close(u);
+	users_sqlite_close(u);
 	return NULL;
 }
 
@@ -443,7 +446,7 @@ fail:
  * the child's copy, gone when it exits.
  */
 void
-users_close(struct users *u)
+users_sqlite_close(struct users_sqlite *u)
 {
 	int	 rc;
 
@@ -493,8 +496,8 @@ users_done(sqlite3_stmt *st)
  * message from SQLite is the fallback.
  */
 static enum users_result
-users_which_dup(struct users *u, const char *email, const char *username,
-    const char *phone, const char *why)
+users_which_dup(struct users_sqlite *u, const char *email,
+    const char *username, const char *phone, const char *why)
 {
 	sqlite3_stmt	*st = u->conflict;
 	int		 e = 0, n = 0, p = 0;
@@ -527,8 +530,8 @@ users_which_dup(struct users *u, const char *email, const char *username,
  * USERS_ERROR (logged).  Nothing is inserted unless USERS_OK.
  */
 enum users_result
-users_create(struct users *u, const struct user *in, struct arena *arena,
-    struct user *out)
+users_sqlite_create(struct users_sqlite *u, const struct user *in,
+    struct arena *arena, struct user *out)
 {
 	static const char *const names[] = { "first_name", "last_name",
 	    "username", "email", "phone_number", "gender", "password_hash" };
@@ -637,7 +640,7 @@ users_read_row(sqlite3_stmt *st, struct arena *arena, int with_hash,
 
 /* Runs a bound lookup of at most one row: 1 found, 0 not, -1 logged. */
 static int
-users_find(struct users *u, sqlite3_stmt *st, const char *what,
+users_find(struct users_sqlite *u, sqlite3_stmt *st, const char *what,
     struct arena *arena, int with_hash, struct user *out)
 {
 	int	 rc, ret = -1;
@@ -661,8 +664,8 @@ users_find(struct users *u, sqlite3_stmt *st, const char *what,
  * (password_hash NULL), 0 when there is none, -1 on a fault (logged).
  */
 int
-users_find_by_id(struct users *u, long long id, struct arena *arena,
-    struct user *out)
+users_sqlite_find_by_id(struct users_sqlite *u, long long id,
+    struct arena *arena, struct user *out)
 {
 	int	 rc;
 
@@ -682,7 +685,8 @@ users_find_by_id(struct users *u, long long id, struct arena *arena,
  * (logged).  updated_at is left alone: the user changed nothing.
  */
 int
-users_set_password(struct users *u, long long id, const char *hash)
+users_sqlite_set_password(struct users_sqlite *u, long long id,
+    const char *hash)
 {
 	int	 rc;
 
@@ -710,8 +714,8 @@ users_set_password(struct users *u, long long id, const char *hash)
  * (an email too long to be stored included), -1 on a fault (logged).
  */
 int
-users_find_by_email(struct users *u, const char *email, struct arena *arena,
-    struct user *out)
+users_sqlite_find_by_email(struct users_sqlite *u, const char *email,
+    struct arena *arena, struct user *out)
 {
 	char	 buf[USERS_FIELD_MAX + 1];
 	size_t	 len;
@@ -742,7 +746,7 @@ users_find_by_email(struct users *u, const char *email, struct arena *arena,
  * caller reports it).
  */
 int
-users_ping(struct users *u, char *msg, size_t msglen)
+users_sqlite_ping(struct users_sqlite *u, char *msg, size_t msglen)
 {
 	int	 rc, version, ret = -1;
 

@@ -142,10 +142,10 @@ deps_init(struct worker *w)
 	w->deps.config = cfg;
 	w->deps.slot = w->slot;
 	w->deps.rconn = rconn_new(&cfg->redis);
-	w->deps.users = users_open(cfg->database,
-	    cfg->database_busy_timeout_ms, err, sizeof(err));
-	if (w->deps.users == NULL)
-		log_errorx("database %s: %s", cfg->database, err);
+	/* PostgreSQL connects at the first request; err has no password */
+	if ((w->deps.users = users_open_config(cfg, err, sizeof(err))) ==
+	    NULL)
+		log_errorx("%s", err);
 	w->deps.passlist = passlist_load(cfg->common_passwords_file, err,
 	    sizeof(err));
 	if (w->deps.passlist == NULL)	/* registration would skip a rule */

@@ -118,13 +118,19 @@ static int	set_origins(struct config *, const char *);
  * own message is not repeated: it may quote a piece of the password.
  */
 static int
+database_is_url(const char *database)
+{
+	return strncasecmp(database, "postgresql://", 13) == 0 ||
+	    strncasecmp(database, "postgres://", 11) == 0;
+}
+
+static int
 check_database_url(const char *database, char *err, size_t errlen)
 {
 	PQconninfoOption	*opts;
 	char			*msg = NULL;
 
-	if (strncasecmp(database, "postgresql://", 13) != 0 &&
-	    strncasecmp(database, "postgres://", 11) != 0)
+	if (!database_is_url(database))
 		return 0;
 	if ((opts = PQconninfoParse(database, &msg)) != NULL) {
 		PQconninfoFree(opts);
@@ -404,9 +410,7 @@ config_set(struct config *c, const char *key, const char *value,
 		return 0;
 	case T_PATH:
 		/* SPEC 5: a PostgreSQL URL is not a path to resolve */
-		if (k->offset == OFF(database) &&
-		    (strncasecmp(value, "postgresql://", 13) == 0 ||
-		    strncasecmp(value, "postgres://", 11) == 0)) {
+		if (k->offset == OFF(database) && database_is_url(value)) {
 			if (strlen(value) >= k->size)
 				goto bad;
 			memcpy(field, value, strlen(value) + 1);
@@ -625,13 +629,16 @@ validate(struct config *c, char *err, size_t errlen)
 	}
 	if (check_database_url(c->database, err, errlen) == -1)
 		return -1;
-	if ((long)c->database_connect_timeout_ms >=
+	/* PostgreSQL's timeouts mean nothing to SQLite: checked for a URL */
+	if (database_is_url(c->database) &&
+	    (long)c->database_connect_timeout_ms >=
 	    c->request_timeout * 1000L) {
 		snprintf(err, errlen, "database_connect_timeout_ms: must be "
 		    "below request_timeout (%d s)", c->request_timeout);
 		return -1;
 	}
-	if ((long)c->database_statement_timeout_ms >=
+	if (database_is_url(c->database) &&
+	    (long)c->database_statement_timeout_ms >=
 	    c->request_timeout * 1000L) {
 		snprintf(err, errlen, "database_statement_timeout_ms: must be "
 		    "below request_timeout (%d s)", c->request_timeout);

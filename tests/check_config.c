@@ -232,6 +232,9 @@ START_TEST(timeouts_that_contradict_each_other_are_refused)
 		    "refresh_reuse_grace = 60\n", "refresh_reuse_grace" },
 		{ "redis_backoff_min_ms = 3000\nredis_backoff_max_ms = 2000\n",
 		    "redis_backoff_min_ms" },
+		{ "database = postgresql://u@127.0.0.1/db\nrequest_timeout = 1\n"
+		    "slow_request_ms = 10\ndatabase_busy_timeout_ms = 10\n",
+		    "database_connect_timeout_ms" },
 	};
 	struct config	 c;
 	char		 err[CONFIG_ERR_MAX];
@@ -244,6 +247,19 @@ START_TEST(timeouts_that_contradict_each_other_are_refused)
 		    "\"%s\" not named in \"%s\"", bad[i][1], err);
 		config_fini(&c);
 	}
+}
+END_TEST
+
+/* PostgreSQL's timeouts do not hold a SQLite pool to a long request_timeout */
+START_TEST(postgresql_timeouts_are_not_checked_for_sqlite)
+{
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX];
+
+	write_file("mockpie.conf", "request_timeout = 1\nslow_request_ms = 10\n"
+	    "database_busy_timeout_ms = 10\n");
+	ck_assert_msg(config_load(&c, path, err, sizeof(err)) == 0, "%s", err);
+	config_fini(&c);
 }
 END_TEST
 
@@ -319,6 +335,7 @@ suite(void)
 	tcase_add_test(tc, the_secret_file_is_read_without_its_newline);
 	tcase_add_test(tc, an_empty_origin_list_disables_cors);
 	tcase_add_test(tc, timeouts_that_contradict_each_other_are_refused);
+	tcase_add_test(tc, postgresql_timeouts_are_not_checked_for_sqlite);
 	tcase_add_test(tc, the_socket_mode_is_octal_like_chmod);
 	tcase_add_test(tc, command_line_values_win_over_file_and_environment);
 	tcase_add_test(tc, a_nul_byte_or_a_huge_file_is_refused);

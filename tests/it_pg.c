@@ -325,20 +325,18 @@ assert_recovers(struct pg_stack *ps, const struct api_person *p,
 	long long		 t0 = test_now_ms(), deadline = t0 + RECOVER_MS;
 	int			 ready, n, i;
 
+	/* every worker, each past its own back-off (up to 2 s) */
 	do {
 		memset(&t, 0, sizeof(t));
-		api_burst_me(ps->st, p->access, 2 * WORKERS, &t);
+		api_burst_every_worker(ps->st, p->access, &t);
 		if (t.by_status[200] == t.total)
 			break;
 		test_sleep_ms(100);
 	} while (test_now_ms() < deadline);
-	ck_assert_msg(t.by_status[200] == t.total, "not recovered: %d of %d "
-	    "answers 200", t.by_status[200], t.total);
-	fprintf(stderr, "it_pg: every answer 200 again %lld ms after "
-	    "PostgreSQL came back\n", test_now_ms() - t0);
-	memset(&t, 0, sizeof(t));
-	api_burst_every_worker(ps->st, p->access, &t);
-	ck_assert_int_eq(t.by_status[200], t.total);
+	ck_assert_msg(t.by_status[200] == t.total, "not recovered on every "
+	    "worker: %d of %d answers 200", t.by_status[200], t.total);
+	fprintf(stderr, "it_pg: every answer of every worker 200 again %lld "
+	    "ms after PostgreSQL came back\n", test_now_ms() - t0);
 	health(ps->st, db, sizeof(db), &ready);
 	ck_assert_str_eq(db, "connected");
 	ck_assert_int_eq(ready, 200);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fake_redis.h"
+#include "redis_server.h"
 
 #define FAKE_LINKS_MAX	64
 #define FAKE_IN_MAX	(256 * 1024)	/* client bytes not yet parsed */
@@ -39,12 +40,11 @@ struct link {
 	int				 armed;	/* drop the next reply */
 };
 
-/* A listening or connected 127.0.0.1 TCP socket; -1 on failure. */
+/* A socket connected to 127.0.0.1:port, or -1. */
 static int
-tcp_socket(int port, int listening, int *bound)
+connect_loopback(int port)
 {
 	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof(sin);
 	int			 fd;
 
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
@@ -53,18 +53,11 @@ tcp_socket(int port, int listening, int *bound)
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((unsigned short)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (listening) {
-		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-		    listen(fd, 64) == -1 ||
-		    getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
-			goto fail;
-		*bound = ntohs(sin.sin_port);
-	} else if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
-		goto fail;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		close(fd);
+		return -1;
+	}
 	return fd;
-fail:
-	close(fd);
-	return -1;
 }
 
 /* Writes all of buf; 0, or -1. */
@@ -269,7 +262,7 @@ serve(int lfd, int upstream, const struct fake_conn_spec *specs, int nspecs,
 		links[i].inlen = 0;
 		accepted++;
 		if (links[i].spec->mode == FAKE_PROXY && (links[i].ufd =
-		    tcp_socket(upstream, 0, NULL)) == -1)
+		    connect_loopback(upstream)) == -1)
 			link_close(&links[i]);
 	}
 }
@@ -294,7 +287,10 @@ fake_redis_start(int upstream_port, const struct fake_conn_spec *specs,
 	    error != NULL ? error : "ERR fake") >= (int)sizeof(errline) ||
 	    (f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
-	if ((lfd = tcp_socket(0, 1, &f->port)) == -1) {
+	if ((f->port = test_bind_loopback(0, &lfd)) == -1 ||
+	    listen(lfd, 64) == -1) {
+		if (f->port != -1)
+			close(lfd);
 		free(f);
 		return NULL;
 	}

@@ -92,8 +92,8 @@ test_sleep_ms(long ms)
 		;
 }
 
-static int
-bind_loopback(int port, int *fdp)
+int
+test_bind_loopback(int port, int *fdp)
 {
 	struct sockaddr_in	 sin;
 	socklen_t		 len = sizeof(sin);
@@ -120,7 +120,7 @@ test_free_port(void)
 {
 	int	 fd, port;
 
-	if ((port = bind_loopback(0, &fd)) == -1)
+	if ((port = test_bind_loopback(0, &fd)) == -1)
 		return -1;
 	close(fd);
 	return port;
@@ -456,7 +456,7 @@ hung_listener_start(void)
 
 	if ((hl = calloc(1, sizeof(*hl))) == NULL)
 		return NULL;
-	if ((hl->port = bind_loopback(0, &hl->fd)) == -1) {
+	if ((hl->port = test_bind_loopback(0, &hl->fd)) == -1) {
 		free(hl);
 		return NULL;
 	}

@@ -30,6 +30,7 @@ struct rconn		*test_rconn_new(const char *);
 long long		 test_now_ms(void);
 void			 test_sleep_ms(long);
 int			 test_free_port(void);
+int			 test_bind_loopback(int, int *);
 int			 test_tmpdir(char *, size_t);
 void			 test_tmpdir_remove(const char *);
 

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
+#include "arena.h"
 #include "config.h"
 #include "log.h"
 #include "users.h"
@@ -183,4 +186,36 @@ users_ping(struct users *u, char *msg, size_t msglen)
 	if (u->pg != NULL)
 		return users_pg_ping(u->pg, msg, msglen);
 	return users_sqlite_ping(u->sqlite, msg, msglen);
+}
+
+/* A fresh session stamp: USERS_STAMP_BYTES random bytes in hex. */
+void
+users_new_stamp(char out[USERS_STAMP_LEN + 1])
+{
+	unsigned char	 raw[USERS_STAMP_BYTES];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(out, USERS_STAMP_LEN + 1, raw, sizeof(raw));
+}
+
+/*
+ * What an engine's create answers for the row it inserted from in: id,
+ * the stored (lower-cased) email and stamp, times now, copies of the
+ * strings in arena, no password hash.
+ */
+void
+users_created(const struct user *in, long long id, const char *email,
+    const char *stamp, long long now, struct arena *arena, struct user *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	out->email = email;
+	out->first_name = arena_strdup(arena, in->first_name);
+	out->last_name = arena_strdup(arena, in->last_name);
+	out->username = arena_strdup(arena, in->username);
+	out->phone_number = arena_strdup(arena, in->phone_number);
+	out->gender = arena_strdup(arena, in->gender);
+	out->session_stamp = arena_strdup(arena, stamp);
+	out->password_hash = NULL;
+	out->created_at = out->updated_at = (time_t)now;
 }

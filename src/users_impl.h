@@ -8,11 +8,20 @@
 
 #include <stddef.h>
 
+#include "users.h"
+
 struct arena;
 struct user;
 
 struct users_sqlite;
 struct users_pg;
+
+#define USERS_STAMP_LEN	(USERS_STAMP_BYTES * 2)	/* in hex */
+
+/* shared by the engines (users.c) */
+void		 users_new_stamp(char [USERS_STAMP_LEN + 1]);
+void		 users_created(const struct user *, long long, const char *,
+		    const char *, long long, struct arena *, struct user *);
 
 struct users_sqlite *users_sqlite_open(const char *, int, char *, size_t);
 void		 users_sqlite_close(struct users_sqlite *);

@@ -838,8 +838,7 @@ users_pg_create(struct users_pg *u, const struct user *in,
 	static const char *const names[] = { "first_name", "last_name",
 	    "username", "email", "phone_number", "gender", "password_hash" };
 	const char		*f[9], *state;
-	unsigned char		 raw[USERS_STAMP_BYTES];
-	char			 stamp[USERS_STAMP_BYTES * 2 + 1];
+	char			 stamp[USERS_STAMP_LEN + 1];
 	char			 now_s[PG_INT_MAX], *email, *end;
 	struct user		 nu;
 	enum users_result	 res = USERS_ERROR;
@@ -863,8 +862,8 @@ users_pg_create(struct users_pg *u, const struct user *in,
 			    "bytes", names[i], USERS_FIELD_MAX);
 			return USERS_ERROR;
 		}
-	randombytes_buf(raw, sizeof(raw));
-	f[7] = sodium_bin2hex(stamp, sizeof(stamp), raw, sizeof(raw));
+	users_new_stamp(stamp);
+	f[7] = stamp;
 	memset(&nu, 0, sizeof(nu));
 	email = arena_strdup(arena, in->email);
 	pg_lower(email);
@@ -903,15 +902,7 @@ users_pg_create(struct users_pg *u, const struct user *in,
 	PQclear(r);
 	if (res != USERS_OK)
 		return res;
-	nu.first_name = arena_strdup(arena, in->first_name);
-	nu.last_name = arena_strdup(arena, in->last_name);
-	nu.username = arena_strdup(arena, in->username);
-	nu.phone_number = arena_strdup(arena, in->phone_number);
-	nu.gender = arena_strdup(arena, in->gender);
-	nu.session_stamp = arena_strdup(arena, stamp);
-	nu.password_hash = NULL;
-	nu.created_at = nu.updated_at = now;
-	*out = nu;
+	users_created(in, nu.id, nu.email, stamp, (long long)now, arena, out);
 	return USERS_OK;
 }
 

@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
 
 #include "arena.h"
 #include "log.h"
@@ -536,8 +535,7 @@ users_sqlite_create(struct users_sqlite *u, const struct user *in,
 	static const char *const names[] = { "first_name", "last_name",
 	    "username", "email", "phone_number", "gender", "password_hash" };
 	const char		*f[8];
-	unsigned char		 raw[USERS_STAMP_BYTES];
-	char			 stamp[USERS_STAMP_BYTES * 2 + 1];
+	char			 stamp[USERS_STAMP_LEN + 1];
 	char			 why[USERS_ERRMSG_MAX], *email;
 	struct user		 nu;
 	enum users_result	 res = USERS_ERROR;
@@ -554,8 +552,8 @@ users_sqlite_create(struct users_sqlite *u, const struct user *in,
 	f[4] = in->phone_number;
 	f[5] = in->gender;
 	f[6] = in->password_hash;
-	randombytes_buf(raw, sizeof(raw));
-	f[7] = sodium_bin2hex(stamp, sizeof(stamp), raw, sizeof(raw));
+	users_new_stamp(stamp);
+	f[7] = stamp;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (f[i] == NULL || strnlen(f[i], USERS_FIELD_MAX + 1) >
 		    USERS_FIELD_MAX) {
@@ -591,15 +589,7 @@ fail:
 	users_done(u->insert);
 	if (res != USERS_OK)
 		return res;
-	nu.first_name = arena_strdup(arena, in->first_name);
-	nu.last_name = arena_strdup(arena, in->last_name);
-	nu.username = arena_strdup(arena, in->username);
-	nu.phone_number = arena_strdup(arena, in->phone_number);
-	nu.gender = arena_strdup(arena, in->gender);
-	nu.session_stamp = arena_strdup(arena, stamp);
-	nu.password_hash = NULL;
-	nu.created_at = nu.updated_at = now;
-	*out = nu;
+	users_created(in, nu.id, nu.email, stamp, (long long)now, arena, out);
 	return USERS_OK;
 }
 

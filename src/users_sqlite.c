@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "arena.h"
 #include "log.h"
 #include "users.h"

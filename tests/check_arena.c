@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "arena.h"
+#include "lib/arena.h"
 #include "runner.h"
 
 static int	 cleanup_order[4];

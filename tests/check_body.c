@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "arena.h"
-#include "body.h"
+#include "lib/arena.h"
+#include "http/body.h"
 #include "runner.h"
 
 #define JSON		"application/json"

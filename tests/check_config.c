@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "app/config.h"
 #include "runner.h"
 
 #define SECRET	"0123456789abcdef0123456789abcdef-test"

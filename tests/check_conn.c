@@ -16,7 +16,7 @@
 #include <check.h>
 #include <fastcgi.h>
 
-#include "conn.h"
+#include "pool/conn.h"
 #include "fcgi_client.h"
 #include "runner.h"
 

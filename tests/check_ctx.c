@@ -9,13 +9,13 @@
 
 #include <json-c/json.h>
 
-#include "arena.h"
-#include "body.h"
-#include "boolean.h"
-#include "config.h"
-#include "ctx.h"
-#include "reply.h"
-#include "router.h"
+#include "lib/arena.h"
+#include "http/body.h"
+#include "http/boolean.h"
+#include "app/config.h"
+#include "http/ctx.h"
+#include "http/reply.h"
+#include "http/router.h"
 #include "runner.h"
 
 #define FAKE_CHUNK	1024

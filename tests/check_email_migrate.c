@@ -10,11 +10,11 @@
 
 #include <sqlite3.h>
 
-#include "arena.h"
-#include "email_migrate.h"
-#include "log.h"
+#include "lib/arena.h"
+#include "app/email_migrate.h"
+#include "lib/log.h"
 #include "runner.h"
-#include "users.h"
+#include "store/users.h"
 
 #define BUCHER		"carol@b\xc3\xbc" "cher.de"	/* as once stored */
 #define BUCHER_A	"carol@xn--bcher-kva.de"

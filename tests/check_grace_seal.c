@@ -8,9 +8,9 @@
 #include <check.h>
 #include <sodium.h>
 
-#include "arena.h"
-#include "grace_seal.h"
-#include "log.h"
+#include "lib/arena.h"
+#include "auth/grace_seal.h"
+#include "lib/log.h"
 #include "runner.h"
 
 #define SECRET	"grace-seal-test-secret-0123456789abcdef"

@@ -10,12 +10,12 @@
 
 #include <time.h>
 
-#include "arena.h"
-#include "jsonh.h"
-#include "jsonw.h"
+#include "lib/arena.h"
+#include "lib/jsonh.h"
+#include "lib/jsonw.h"
 #include "runner.h"
-#include "user_json.h"
-#include "users.h"
+#include "app/user_json.h"
+#include "store/users.h"
 
 static struct arena	*arena;
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "passlist.h"
+#include "auth/passlist.h"
 #include "runner.h"
 
 #define EMOJI	"\xf0\x9f\x98\x80"	/* U+1F600, 4 bytes */

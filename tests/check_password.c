@@ -11,7 +11,7 @@
 #include <check.h>
 #include <sodium.h>
 
-#include "password.h"
+#include "auth/password.h"
 #include "runner.h"
 
 #define PW		"correct horse battery staple"

@@ -17,9 +17,9 @@
 
 #include <sodium.h>
 
-#include "log.h"
-#include "ratelimit.h"
-#include "rconn.h"
+#include "lib/log.h"
+#include "auth/ratelimit.h"
+#include "redis/rconn.h"
 #include "redis_server.h"
 #include "runner.h"
 

@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "rconn.h"
+#include "lib/log.h"
+#include "redis/rconn.h"
 #include "fake_redis.h"
 #include "redis_server.h"
 #include "runner.h"

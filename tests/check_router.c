@@ -1,7 +1,7 @@
 /* The route table: exact matches, 404, 405 with Allow. */
 #include <string.h>
 
-#include "router.h"
+#include "http/router.h"
 #include "runner.h"
 
 static int

@@ -12,14 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "log.h"
-#include "rconn.h"
+#include "lib/arena.h"
+#include "lib/log.h"
+#include "redis/rconn.h"
 #include "fake_redis.h"
-#include "session_cache.h"
+#include "redis/session_cache.h"
 #include "redis_server.h"
 #include "runner.h"
-#include "session.h"
+#include "auth/session.h"
 
 #define TTL		3600
 #define GRACE		10

@@ -11,7 +11,7 @@
 #include <sodium.h>
 
 #include "runner.h"
-#include "token.h"
+#include "auth/token.h"
 
 #define NOW		1764000000L	/* 2025-11-24T16:00:00Z */
 #define CRAFT_MAX	16384

@@ -4,7 +4,7 @@
 
 #include <sodium.h>
 
-#include "token_cache.h"
+#include "auth/token_cache.h"
 #include "runner.h"
 
 #define NOW	1795650000L

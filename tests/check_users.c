@@ -17,10 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arena.h"
+#include "lib/arena.h"
 #include "runner.h"
-#include "user_cache.h"
-#include "users.h"
+#include "store/user_cache.h"
+#include "store/users.h"
 
 #define BUSY_MS		2000	/* generous: racing tests must not fail */
 

@@ -20,12 +20,12 @@
 
 #include <libpq-fe.h>
 
-#include "arena.h"
-#include "config.h"
+#include "lib/arena.h"
+#include "app/config.h"
 #include "pg_server.h"
 #include "redis_server.h"
 #include "runner.h"
-#include "users.h"
+#include "store/users.h"
 
 #define URL_MAX		512
 #define RACERS		6

@@ -4,10 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "passlist.h"
+#include "lib/arena.h"
+#include "auth/passlist.h"
 #include "runner.h"
-#include "validate.h"
+#include "auth/validate.h"
 
 #define EMOJI	"\xf0\x9f\x98\x80"	/* U+1F600, 4 bytes */
 #define ZO	"\xc5\xbb\xc3\xb3"	/* "Żó": 2 characters, 4 bytes */

@@ -43,7 +43,7 @@
 #define ANSWER_MS	2000	/* a request retried until it is answered */
 #define CRASH_THRESHOLD	2
 #define CRASH_INTERVAL	3	/* s */
-#define FIRST_DELAY_MS	500	/* src/master.c: the first back-off */
+#define FIRST_DELAY_MS	500	/* src/pool/master.c: the first back-off */
 #define SLACK_MS	50	/* clock rounding between two processes */
 #define NOFILE		512
 #define FIELD_MAX	128

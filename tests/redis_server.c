@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rconn.h"
+#include "redis/rconn.h"
 #include "redis_server.h"
 
 #define REDIS_SERVER_ARGS_MAX	32	/* extra arguments */

@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the request-body parsers (src/body.c).  The first byte,
+ * Fuzz target for the request-body parsers (src/http/body.c).  The first byte,
  * modulo 4, picks the Content-Type: 0 urlencoded, 1 JSON, 2 multipart with
  * a fixed browser boundary, 3 the header itself, read from the input up to
  * the first newline (boundary and charset parameters, other types); the
@@ -13,10 +13,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "arena.h"
-#include "body.h"
+#include "lib/arena.h"
+#include "http/body.h"
 #include "fuzz.h"
-#include "log.h"
+#include "lib/log.h"
 
 #define FUZZ_ARENA_SIZE		(64 * 1024)
 #define FUZZ_CTYPE_MAX		512	/* bytes of a Content-Type, mode 3 */

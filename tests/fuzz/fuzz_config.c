@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the configuration parser (src/config.c): the input is
+ * Fuzz target for the configuration parser (src/app/config.c): the input is
  * a configuration file, written to a memfd and loaded with config_load().
  * The secret comes from MOCKPIE_JWT_SECRET and every other MOCKPIE_*
  * variable is removed, so the environment cannot change the outcome.
@@ -12,9 +12,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "app/config.h"
 #include "fuzz.h"
-#include "log.h"
+#include "lib/log.h"
 
 #define FUZZ_SECRET	"fuzz-secret-0123456789-abcdefghijklmnopq"
 

@@ -1,6 +1,6 @@
 /*
- * Fuzz target for the hand-written USER of /auth/me (src/user_json.c over
- * src/jsonw.c).  The input is cut at NUL bytes into the six string fields
+ * Fuzz target for the hand-written USER of /auth/me (src/app/user_json.c over
+ * src/lib/jsonw.c).  The input is cut at NUL bytes into the six string fields
  * of a user; the text written for it must parse back, under json-c's
  * strict parser, to the object json-c builds for the same user.  Fields
  * that are not valid UTF-8 (the database could hold them) must still
@@ -12,11 +12,11 @@
 
 #include <json-c/json.h>
 
-#include "arena.h"
+#include "lib/arena.h"
 #include "fuzz.h"
-#include "log.h"
-#include "user_json.h"
-#include "users.h"
+#include "lib/log.h"
+#include "app/user_json.h"
+#include "store/users.h"
 
 #define FUZZ_FIELDS	6
 

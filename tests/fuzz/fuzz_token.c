@@ -1,5 +1,5 @@
 /*
- * Fuzz target for bearer token verification (src/token.c over libjwt).
+ * Fuzz target for bearer token verification (src/auth/token.c over libjwt).
  * An input without a newline is the token text as it follows "Bearer "
  * (an embedded NUL ends it, as in a header).  An input "header\npayload"
  * holds the two JSON texts of a token that this target encodes and signs
@@ -15,8 +15,8 @@
 #include <sodium.h>
 
 #include "fuzz.h"
-#include "log.h"
-#include "token.h"
+#include "lib/log.h"
+#include "auth/token.h"
 
 #define FUZZ_SECRET	"fuzz-secret-0123456789-abcdefghijklmnopq"
 #define FUZZ_NOW	1700000000	/* mkseeds.py NOW */

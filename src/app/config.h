@@ -1,0 +1,99 @@
+/*
+ * Configuration: built-in defaults, then the key = value file, then
+ * MOCKPIE_<KEY> environment overrides, then validation.  Loaded by the
+ * master (and again on SIGHUP); workers inherit it across fork.
+ */
+#ifndef MOCKPIE_CONFIG_H
+#define MOCKPIE_CONFIG_H
+
+#include <stddef.h>
+
+#include <jwt.h>
+
+#include "lib/log.h"
+#include "redis/rconn.h"
+
+#define CONFIG_PATH_MAX		1024
+#define CONFIG_ORIGINS_MAX	16
+#define CONFIG_SECRET_MAX	512
+#define CONFIG_ERR_MAX		256
+
+struct config {
+	/* pool (SPEC 4) */
+	int		 workers;
+	char		 listen[CONFIG_PATH_MAX];	/* "" = inherited fd 0 */
+	int		 listen_backlog;
+	char		 pidfile[CONFIG_PATH_MAX];
+	long		 max_requests;
+	int		 max_kept_connections;	/* per worker */
+	int		 request_timeout;
+	int		 shutdown_timeout;
+	int		 slow_request_ms;
+	int		 crash_threshold;
+	int		 crash_interval;
+	int		 listen_mode;
+	char		 listen_owner[64];
+	char		 listen_group[64];
+	long		 rlimit_nofile;		/* 0: leave as inherited */
+	long		 rlimit_core;		/* -1: leave as inherited */
+	int		 status_enabled;
+	enum log_level	 log_level;
+
+	/* requests */
+	size_t		 body_limit;
+	char		*cors_origins[CONFIG_ORIGINS_MAX];
+	size_t		 ncors_origins;
+	int		 cors_max_age;
+
+	/* redis (SPEC 3) */
+	char		 redis_url[CONFIG_PATH_MAX];
+	struct rconn_config redis;
+	char		 redis_prefix[64];
+	int		 redis_required;
+	int		 redis_client_cache;	/* session_cache.h */
+	int		 redis_test_enabled;
+
+	/* users */
+	char		 database[CONFIG_PATH_MAX];
+	int		 database_busy_timeout_ms;
+	long		 user_cache_ttl;	/* seconds; 0: every read */
+	int		 database_connect_timeout_ms;	/* PostgreSQL */
+	int		 database_statement_timeout_ms;	/* PostgreSQL */
+	char		 common_passwords_file[CONFIG_PATH_MAX];
+	unsigned long long password_opslimit;
+	size_t		 password_memlimit;
+
+	/* tokens */
+	char		 jwt_secret_file[CONFIG_PATH_MAX];
+	unsigned char	 jwt_secret[CONFIG_SECRET_MAX];
+	size_t		 jwt_secret_len;
+	jwt_alg_t	 jwt_alg;
+	char		 jwt_issuer[64];
+	long		 access_token_ttl;
+	long		 refresh_token_ttl;
+	long		 jwt_leeway;
+	long		 refresh_reuse_grace;
+	long		 login_max_failures;
+	long		 login_failure_window;
+
+	/* the file this came from, for messages and reload */
+	char		 path[CONFIG_PATH_MAX];
+};
+
+/* Command-line values that outlive a reload (NULL: not given). */
+struct config_overrides {
+	const char	*listen;
+	const char	*pidfile;
+	const char	*workers;
+};
+
+void	 config_defaults(struct config *);
+int	 config_load_with(struct config *, const char *,
+	    const struct config_overrides *, char *, size_t);
+int	 config_load(struct config *, const char *, char *, size_t);
+int	 config_set(struct config *, const char *, const char *, const char *,
+	    char *, size_t);
+void	 config_fini(struct config *);
+int	 config_is_origin_allowed(const struct config *, const char *);
+
+#endif

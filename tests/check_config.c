@@ -53,10 +53,10 @@ START_TEST(defaults_follow_the_spec)
 	char		 err[CONFIG_ERR_MAX];
 
 	ck_assert_int_eq(config_load(&c, NULL, err, sizeof(err)), 0);
-	ck_assert_int_eq(c.max_requests, 10000);
-	ck_assert_int_eq(c.request_timeout, 30);
-	ck_assert_int_eq(c.shutdown_timeout, 10);
-	ck_assert_uint_eq(c.body_limit, 64 * 1024);
+	ck_assert_int_eq(c.pool.max_requests, 10000);
+	ck_assert_int_eq(c.pool.request_timeout, 30);
+	ck_assert_int_eq(c.pool.shutdown_timeout, 10);
+	ck_assert_uint_eq(c.http.body_limit, 64 * 1024);
 	ck_assert_int_eq(c.redis.connect_timeout_ms, 200);
 	ck_assert_int_eq(c.redis.command_timeout_ms, 500);
 	ck_assert_int_eq(c.redis.backoff_min_ms, 250);
@@ -67,10 +67,10 @@ START_TEST(defaults_follow_the_spec)
 	ck_assert_int_eq(c.refresh_reuse_grace, 10);
 	ck_assert_int_eq(c.login_max_failures, 10);
 	ck_assert_int_eq(c.login_failure_window, 900);
-	ck_assert_int_ge(c.workers, sysconf(_SC_NPROCESSORS_ONLN));
+	ck_assert_int_ge(c.pool.workers, sysconf(_SC_NPROCESSORS_ONLN));
 	ck_assert_int_eq(c.jwt_alg, JWT_ALG_HS256);
-	ck_assert_uint_eq(c.ncors_origins, 1);
-	ck_assert_str_eq(c.cors_origins[0], "http://localhost:3000");
+	ck_assert_uint_eq(c.http.ncors_origins, 1);
+	ck_assert_str_eq(c.http.cors_origins[0], "http://localhost:3000");
 	ck_assert_str_eq(c.redis.url.host, "127.0.0.1");
 	config_fini(&c);
 }
@@ -86,14 +86,14 @@ START_TEST(file_keys_comments_and_blank_lines_are_read)
 	    "jwt_algorithm = HS512\ncors_origins = http://a.test, "
 	    "https://b.test:8443\n");
 	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), 0);
-	ck_assert_int_eq(c.workers, 3);
+	ck_assert_int_eq(c.pool.workers, 3);
 	ck_assert_int_eq(c.redis_required, 1);
-	ck_assert_uint_eq(c.body_limit, 128 * 1024);
+	ck_assert_uint_eq(c.http.body_limit, 128 * 1024);
 	ck_assert_int_eq(c.jwt_alg, JWT_ALG_HS512);
-	ck_assert_uint_eq(c.ncors_origins, 2);
-	ck_assert(config_is_origin_allowed(&c, "https://b.test:8443"));
-	ck_assert(!config_is_origin_allowed(&c, "http://localhost:3000"));
-	ck_assert(!config_is_origin_allowed(&c, "http://a.test/"));
+	ck_assert_uint_eq(c.http.ncors_origins, 2);
+	ck_assert(http_origin_allowed(&c.http, "https://b.test:8443"));
+	ck_assert(!http_origin_allowed(&c.http, "http://localhost:3000"));
+	ck_assert(!http_origin_allowed(&c.http, "http://a.test/"));
 	config_fini(&c);
 }
 END_TEST
@@ -108,7 +108,7 @@ START_TEST(environment_overrides_the_file)
 	setenv("MOCKPIE_REDIS_URL", "redis://:pw@10.0.0.1:6380/2", 1);
 	setenv("MOCKPIE_DATABASE", "/var/lib/mockpie/users.db", 1);
 	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), 0);
-	ck_assert_int_eq(c.workers, 5);
+	ck_assert_int_eq(c.pool.workers, 5);
 	ck_assert_str_eq(c.redis.url.host, "10.0.0.1");
 	ck_assert_int_eq(c.redis.url.port, 6380);
 	ck_assert_int_eq(c.redis.url.db, 2);
@@ -211,8 +211,8 @@ START_TEST(an_empty_origin_list_disables_cors)
 
 	setenv("MOCKPIE_CORS_ORIGINS", "", 1);
 	ck_assert_int_eq(config_load(&c, NULL, err, sizeof(err)), 0);
-	ck_assert_uint_eq(c.ncors_origins, 0);
-	ck_assert(!config_is_origin_allowed(&c, "http://localhost:3000"));
+	ck_assert_uint_eq(c.http.ncors_origins, 0);
+	ck_assert(!http_origin_allowed(&c.http, "http://localhost:3000"));
 	config_fini(&c);
 }
 END_TEST
@@ -270,7 +270,7 @@ START_TEST(the_socket_mode_is_octal_like_chmod)
 
 	write_file("mockpie.conf", "listen_mode = 0600\n");
 	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), 0);
-	ck_assert_int_eq(c.listen_mode, 0600);
+	ck_assert_int_eq(c.pool.listen_mode, 0600);
 	config_fini(&c);
 	write_file("mockpie.conf", "listen_mode = 0899\n");
 	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -1);
@@ -288,9 +288,9 @@ START_TEST(command_line_values_win_over_file_and_environment)
 	write_file("mockpie.conf", "workers = 5\nlisten = 127.0.0.1:9000\n");
 	setenv("MOCKPIE_WORKERS", "7", 1);
 	ck_assert_int_eq(config_load_with(&c, path, &o, err, sizeof(err)), 0);
-	ck_assert_int_eq(c.workers, 3);
-	ck_assert_str_eq(c.listen, "unix:/tmp/x.sock");
-	ck_assert_str_eq(c.pidfile, "/tmp/x.pid");
+	ck_assert_int_eq(c.pool.workers, 3);
+	ck_assert_str_eq(c.pool.listen, "unix:/tmp/x.sock");
+	ck_assert_str_eq(c.pool.pidfile, "/tmp/x.pid");
 	config_fini(&c);
 }
 END_TEST

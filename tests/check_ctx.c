@@ -88,7 +88,7 @@ fake_request(const char *const *env, const char *body, size_t len)
 
 	setenv("MOCKPIE_JWT_SECRET", "0123456789abcdef0123456789abcdef!", 1);
 	ck_assert_int_eq(config_load(&f->cfg, NULL, err, sizeof(err)), 0);
-	f->cfg.body_limit = 4096;
+	f->cfg.http.body_limit = 4096;
 	f->fin.data = body;
 	f->fin.len = len;
 	f->in.isReader = 1;
@@ -108,6 +108,7 @@ fake_request(const char *const *env, const char *body, size_t len)
 		envp[i] = arena_strdup(f->arena, env[i]);
 	f->req.envp = envp;
 	memset(&deps, 0, sizeof(deps));
+	deps.http = &f->cfg.http;
 	deps.config = &f->cfg;
 	ctx_init(&f->ctx, f->arena, &f->req, &deps, 1);
 	return f;

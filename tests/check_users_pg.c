@@ -21,6 +21,7 @@
 #include <libpq-fe.h>
 
 #include "lib/arena.h"
+#include "app/app.h"
 #include "app/config.h"
 #include "pg_server.h"
 #include "redis_server.h"
@@ -82,17 +83,19 @@ sample(const char *email, const char *username, const char *phone)
 static struct users *
 open_url(const char *which, int connect_ms, int statement_ms)
 {
-	struct config	 cfg;
-	struct users	*u;
-	char		 err[512];
+	struct config		 cfg;
+	struct users_settings	 set;
+	struct users		*u;
+	char			 err[512];
 
 	config_defaults(&cfg);
 	snprintf(cfg.database, sizeof(cfg.database), "%s", which);
 	cfg.database_connect_timeout_ms = connect_ms;
 	cfg.database_statement_timeout_ms = statement_ms;
-	u = users_open_config(&cfg, err, sizeof(err));
+	app_users_settings(&cfg, &set);
+	u = users_open_settings(&set, err, sizeof(err));
 	config_fini(&cfg);
-	ck_assert_msg(u != NULL, "users_open_config: %s", err);
+	ck_assert_msg(u != NULL, "users_open_settings: %s", err);
 	return u;
 }
 
@@ -543,13 +546,15 @@ END_TEST
 
 START_TEST(init_db_creates_the_schema_in_an_empty_database_and_is_idempotent)
 {
-	struct config	 cfg;
-	int		 i;
+	struct config		 cfg;
+	struct users_settings	 set;
+	int			 i;
 
 	config_defaults(&cfg);
 	snprintf(cfg.database, sizeof(cfg.database), "%s", url);
+	app_users_settings(&cfg, &set);
 	for (i = 0; i < 2; i++)
-		ck_assert_int_eq(users_init_db(&cfg), 0);
+		ck_assert_int_eq(users_init_db(&set), 0);
 	config_fini(&cfg);
 	ck_assert_int_eq(raw_int("SELECT version FROM schema_version"),
 	    users_schema_version());

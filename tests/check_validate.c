@@ -8,6 +8,7 @@
 #include "auth/passlist.h"
 #include "runner.h"
 #include "auth/validate.h"
+#include "lib/utf8.h"
 
 #define EMOJI	"\xf0\x9f\x98\x80"	/* U+1F600, 4 bytes */
 #define ZO	"\xc5\xbb\xc3\xb3"	/* "Żó": 2 characters, 4 bytes */
@@ -380,7 +381,7 @@ START_TEST(email_length_counts_characters_not_bytes)
 	    repeat("\xc5\xbc", 60), repeat("\xc5\xbc", 60),
 	    repeat("\xc5\xbc", 60), repeat("\xc5\xbc", 60),
 	    repeat("\xc5\xbc", 56));
-	ck_assert_uint_eq(validate_utf8_chars(email), 302);
+	ck_assert_uint_eq(utf8_chars(email), 302);
 	email_bad(email, "The email address is too long (48 characters too "
 	    "many).");
 }
@@ -818,19 +819,19 @@ END_TEST
 
 START_TEST(characters_are_counted_as_code_points)
 {
-	ck_assert_uint_eq(validate_utf8_chars(ZO), 2);
-	ck_assert_uint_eq(validate_utf8_chars(""), 0);
-	ck_assert_uint_eq(validate_utf8_chars(NULL), 0);
-	ck_assert_uint_eq(validate_utf8_chars(EMOJI EMOJI "a"), 3);
-	ck_assert_uint_eq(validate_utf8_chars("\xe6\x97\xa5"), 1);
+	ck_assert_uint_eq(utf8_chars(ZO), 2);
+	ck_assert_uint_eq(utf8_chars(""), 0);
+	ck_assert_uint_eq(utf8_chars(NULL), 0);
+	ck_assert_uint_eq(utf8_chars(EMOJI EMOJI "a"), 3);
+	ck_assert_uint_eq(utf8_chars("\xe6\x97\xa5"), 1);
 	/* bytes that are not UTF-8 count one each, nothing read past NUL */
-	ck_assert_uint_eq(validate_utf8_chars("\xff\xfe"), 2);
-	ck_assert_uint_eq(validate_utf8_chars("\xe6\x97"), 2);
-	ck_assert_uint_eq(validate_utf8_chars("\xf0\x9f\x98"), 3);
-	ck_assert_uint_eq(validate_utf8_chars("\xc0\xaf"), 2);	/* overlong */
+	ck_assert_uint_eq(utf8_chars("\xff\xfe"), 2);
+	ck_assert_uint_eq(utf8_chars("\xe6\x97"), 2);
+	ck_assert_uint_eq(utf8_chars("\xf0\x9f\x98"), 3);
+	ck_assert_uint_eq(utf8_chars("\xc0\xaf"), 2);	/* overlong */
 	/* a surrogate */
-	ck_assert_uint_eq(validate_utf8_chars("\xed\xa0\x80"), 3);
-	ck_assert_uint_eq(validate_utf8_chars("\xf4\x90\x80\x80"), 4);
+	ck_assert_uint_eq(utf8_chars("\xed\xa0\x80"), 3);
+	ck_assert_uint_eq(utf8_chars("\xf4\x90\x80\x80"), 4);
 }
 END_TEST
 
@@ -838,19 +839,19 @@ START_TEST(case_folding_covers_latin_greek_and_cyrillic)
 {
 	char	 buf[64];
 
-	ck_assert_int_eq(validate_equal_nocase("Password", "pASSWORD"), 1);
-	ck_assert_int_eq(validate_equal_nocase("\xc3\x89t\xc3\xa9",
+	ck_assert_int_eq(utf8_equal_nocase("Password", "pASSWORD"), 1);
+	ck_assert_int_eq(utf8_equal_nocase("\xc3\x89t\xc3\xa9",
 	    "\xc3\xa9T\xc3\x89"), 1);				/* Été */
-	ck_assert_int_eq(validate_equal_nocase("\xce\xa9\xce\xbc\xce\xad",
+	ck_assert_int_eq(utf8_equal_nocase("\xce\xa9\xce\xbc\xce\xad",
 	    "\xcf\x89\xce\x9c\xce\x88"), 1);			/* Ωμέ */
-	ck_assert_int_eq(validate_equal_nocase("\xd0\x81\xd0\x96",
+	ck_assert_int_eq(utf8_equal_nocase("\xd0\x81\xd0\x96",
 	    "\xd1\x91\xd0\xb6"), 1);				/* ЁЖ */
-	ck_assert_int_eq(validate_equal_nocase("abc", "abcd"), 0);
-	ck_assert_int_eq(validate_equal_nocase("abc", NULL), 0);
-	ck_assert_int_eq(validate_equal_nocase("\xff", "\xfe"), 0);
-	ck_assert_int_eq(validate_fold(buf, sizeof(buf), "A\xc5\xbb\xff"), 0);
+	ck_assert_int_eq(utf8_equal_nocase("abc", "abcd"), 0);
+	ck_assert_int_eq(utf8_equal_nocase("abc", NULL), 0);
+	ck_assert_int_eq(utf8_equal_nocase("\xff", "\xfe"), 0);
+	ck_assert_int_eq(utf8_fold(buf, sizeof(buf), "A\xc5\xbb\xff"), 0);
 	ck_assert_str_eq(buf, "a\xc5\xbc\xff");
-	ck_assert_int_eq(validate_fold(buf, 3, "abc"), -1);
+	ck_assert_int_eq(utf8_fold(buf, 3, "abc"), -1);
 }
 END_TEST
 

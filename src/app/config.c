@@ -39,31 +39,31 @@ struct config_key {
 #define STR(f)	OFF(f), sizeof(((struct config *)0)->f)
 
 static const struct config_key config_keys[] = {
-	{ "workers",			T_INT,	OFF(workers), 0, 0, 1024 },
-	{ "listen",			T_STR,	STR(listen), 0, 0 },
-	{ "listen_backlog",		T_INT,	OFF(listen_backlog), 0, 1, 65535 },
-	{ "pidfile",			T_PATH,	STR(pidfile), 0, 0 },
-	{ "max_requests",		T_LONG,	OFF(max_requests), 0, 0, LONG_MAX },
-	{ "max_kept_connections",	T_INT,	OFF(max_kept_connections), 0, 1,
+	{ "workers",			T_INT,	OFF(pool.workers), 0, 0, 1024 },
+	{ "listen",			T_STR,	STR(pool.listen), 0, 0 },
+	{ "listen_backlog",		T_INT,	OFF(pool.listen_backlog), 0, 1, 65535 },
+	{ "pidfile",			T_PATH,	STR(pool.pidfile), 0, 0 },
+	{ "max_requests",		T_LONG,	OFF(pool.max_requests), 0, 0, LONG_MAX },
+	{ "max_kept_connections",	T_INT,	OFF(pool.max_kept_connections), 0, 1,
 	    10000 },
-	{ "request_timeout",		T_INT,	OFF(request_timeout), 0, 1, 3600 },
-	{ "shutdown_timeout",		T_INT,	OFF(shutdown_timeout), 0, 1, 3600 },
-	{ "slow_request_ms",		T_INT,	OFF(slow_request_ms), 0, 1,
+	{ "request_timeout",		T_INT,	OFF(pool.request_timeout), 0, 1, 3600 },
+	{ "shutdown_timeout",		T_INT,	OFF(pool.shutdown_timeout), 0, 1, 3600 },
+	{ "slow_request_ms",		T_INT,	OFF(pool.slow_request_ms), 0, 1,
 	    3600000 },
-	{ "crash_threshold",		T_INT,	OFF(crash_threshold), 0, 1, 10000 },
-	{ "crash_interval",		T_INT,	OFF(crash_interval), 0, 1, 3600 },
+	{ "crash_threshold",		T_INT,	OFF(pool.crash_threshold), 0, 1, 10000 },
+	{ "crash_interval",		T_INT,	OFF(pool.crash_interval), 0, 1, 3600 },
 	{ "listen_mode",		T_SPECIAL, 0, 0, 0, 0 },
-	{ "listen_owner",		T_STR,	STR(listen_owner), 0, 0 },
-	{ "listen_group",		T_STR,	STR(listen_group), 0, 0 },
-	{ "rlimit_nofile",		T_LONG,	OFF(rlimit_nofile), 0, 0, 1048576 },
-	{ "rlimit_core",		T_LONG,	OFF(rlimit_core), 0, -1,
+	{ "listen_owner",		T_STR,	STR(pool.listen_owner), 0, 0 },
+	{ "listen_group",		T_STR,	STR(pool.listen_group), 0, 0 },
+	{ "rlimit_nofile",		T_LONG,	OFF(pool.rlimit_nofile), 0, 0, 1048576 },
+	{ "rlimit_core",		T_LONG,	OFF(pool.rlimit_core), 0, -1,
 	    LONG_MAX },
 	{ "status_enabled",		T_BOOL,	OFF(status_enabled), 0, 0, 1 },
 	{ "log_level",			T_SPECIAL, 0, 0, 0, 0 },
-	{ "body_limit",			T_SIZE,	OFF(body_limit), 0, 1024,
+	{ "body_limit",			T_SIZE,	OFF(http.body_limit), 0, 1024,
 	    16 * 1024 * 1024 },
 	{ "cors_origins",		T_SPECIAL, 0, 0, 0, 0 },
-	{ "cors_max_age",		T_INT,	OFF(cors_max_age), 0, 0, 86400 },
+	{ "cors_max_age",		T_INT,	OFF(http.cors_max_age), 0, 0, 86400 },
 	{ "redis_url",			T_STR,	STR(redis_url), 0, 0 },
 	{ "redis_connect_timeout_ms",	T_INT,
 	    OFF(redis.connect_timeout_ms), 0, 1, 60000 },
@@ -147,21 +147,21 @@ void
 config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->workers = 0;			/* 0: chosen from the CPU count */
-	c->listen_backlog = 1024;
-	c->max_requests = 10000;
-	c->max_kept_connections = 32;
-	c->request_timeout = 30;
-	c->shutdown_timeout = 10;
-	c->slow_request_ms = 1000;
-	c->crash_threshold = 5;
-	c->crash_interval = 10;
-	c->listen_mode = 0660;		/* only nginx's group (PITFALLS) */
-	c->rlimit_core = -1;
+	c->pool.workers = 0;			/* 0: chosen from the CPU count */
+	c->pool.listen_backlog = 1024;
+	c->pool.max_requests = 10000;
+	c->pool.max_kept_connections = 32;
+	c->pool.request_timeout = 30;
+	c->pool.shutdown_timeout = 10;
+	c->pool.slow_request_ms = 1000;
+	c->pool.crash_threshold = 5;
+	c->pool.crash_interval = 10;
+	c->pool.listen_mode = 0660;		/* only nginx's group (PITFALLS) */
+	c->pool.rlimit_core = -1;
 	c->status_enabled = 1;
-	c->log_level = LOG_LEVEL_INFO;
-	c->body_limit = 64 * 1024;
-	c->cors_max_age = 600;
+	c->pool.log_level = LOG_LEVEL_INFO;
+	c->http.body_limit = 64 * 1024;
+	c->http.cors_max_age = 600;
 	set_origins(c, "http://localhost:3000");
 	snprintf(c->redis_url, sizeof(c->redis_url),
 	    "redis://127.0.0.1:6379/0");
@@ -196,9 +196,9 @@ origins_clear(struct config *c)
 {
 	size_t	 i;
 
-	for (i = 0; i < c->ncors_origins; i++)
-		free(c->cors_origins[i]);
-	c->ncors_origins = 0;
+	for (i = 0; i < c->http.ncors_origins; i++)
+		free(c->http.cors_origins[i]);
+	c->http.ncors_origins = 0;
 }
 
 /* Frees what config_load allocated and wipes the secret. */
@@ -295,11 +295,11 @@ set_origins(struct config *c, const char *v)
 	origins_clear(c);
 	for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", \t", &save)) {
-		if (!origin_valid(tok) || c->ncors_origins == CONFIG_ORIGINS_MAX)
+		if (!origin_valid(tok) || c->http.ncors_origins == HTTP_ORIGINS_MAX)
 			return -1;
-		if ((c->cors_origins[c->ncors_origins] = strdup(tok)) == NULL)
+		if ((c->http.cors_origins[c->http.ncors_origins] = strdup(tok)) == NULL)
 			log_fatal("config: strdup");
-		c->ncors_origins++;
+		c->http.ncors_origins++;
 	}
 	return 0;
 }
@@ -311,7 +311,7 @@ set_special(struct config *c, const char *key, const char *v)
 	char		*end;
 
 	if (strcmp(key, "log_level") == 0)
-		return log_level_parse(v, &c->log_level);
+		return log_level_parse(v, &c->pool.log_level);
 	if (strcmp(key, "cors_origins") == 0)
 		return set_origins(c, v);
 	if (strcmp(key, "listen_mode") == 0) {	/* octal, as chmod */
@@ -320,7 +320,7 @@ set_special(struct config *c, const char *key, const char *v)
 		if (errno != 0 || end == v || *end != '\0' || n < 0 ||
 		    n > 0777)
 			return -1;
-		c->listen_mode = (int)n;
+		c->pool.listen_mode = (int)n;
 		return 0;
 	}
 	if (strcmp(key, "password_opslimit") == 0) {
@@ -576,14 +576,14 @@ toolong:
 static int
 check_account(const struct config *c, char *err, size_t errlen)
 {
-	if (c->listen_owner[0] != '\0' && getpwnam(c->listen_owner) == NULL) {
+	if (c->pool.listen_owner[0] != '\0' && getpwnam(c->pool.listen_owner) == NULL) {
 		snprintf(err, errlen, "listen_owner: no user %s",
-		    c->listen_owner);
+		    c->pool.listen_owner);
 		return -1;
 	}
-	if (c->listen_group[0] != '\0' && getgrnam(c->listen_group) == NULL) {
+	if (c->pool.listen_group[0] != '\0' && getgrnam(c->pool.listen_group) == NULL) {
 		snprintf(err, errlen, "listen_group: no group %s",
-		    c->listen_group);
+		    c->pool.listen_group);
 		return -1;
 	}
 	return 0;
@@ -595,6 +595,8 @@ validate(struct config *c, char *err, size_t errlen)
 	const char	*why;
 	long		 ncpu;
 
+	/* the pool reads a request whole before the body parser does */
+	c->pool.request_limit = c->http.body_limit;
 	if (rconn_url_parse(c->redis_url, &c->redis.url, &why) == -1) {
 		snprintf(err, errlen, "redis_url: %s", why);
 		return -1;
@@ -605,26 +607,26 @@ validate(struct config *c, char *err, size_t errlen)
 		return -1;
 	}
 	/* issue 4: timeouts that contradict each other */
-	if (c->slow_request_ms >= c->request_timeout * 1000) {
+	if (c->pool.slow_request_ms >= c->pool.request_timeout * 1000) {
 		snprintf(err, errlen, "slow_request_ms: must be below "
-		    "request_timeout (%d s)", c->request_timeout);
+		    "request_timeout (%d s)", c->pool.request_timeout);
 		return -1;
 	}
-	if (c->redis.connect_timeout_ms >= c->request_timeout * 1000) {
+	if (c->redis.connect_timeout_ms >= c->pool.request_timeout * 1000) {
 		snprintf(err, errlen, "redis_connect_timeout_ms: must be below "
-		    "request_timeout (%d s)", c->request_timeout);
+		    "request_timeout (%d s)", c->pool.request_timeout);
 		return -1;
 	}
-	if (c->redis.command_timeout_ms >= c->request_timeout * 1000) {
+	if (c->redis.command_timeout_ms >= c->pool.request_timeout * 1000) {
 		snprintf(err, errlen, "redis_command_timeout_ms: must be below "
-		    "request_timeout (%d s)", c->request_timeout);
+		    "request_timeout (%d s)", c->pool.request_timeout);
 		return -1;
 	}
 	if (check_account(c, err, errlen) == -1)
 		return -1;
-	if ((long)c->database_busy_timeout_ms >= c->request_timeout * 1000L) {
+	if ((long)c->database_busy_timeout_ms >= c->pool.request_timeout * 1000L) {
 		snprintf(err, errlen, "database_busy_timeout_ms: must be below "
-		    "request_timeout (%d s)", c->request_timeout);
+		    "request_timeout (%d s)", c->pool.request_timeout);
 		return -1;
 	}
 	if (check_database_url(c->database, err, errlen) == -1)
@@ -632,16 +634,16 @@ validate(struct config *c, char *err, size_t errlen)
 	/* PostgreSQL's timeouts mean nothing to SQLite: checked for a URL */
 	if (database_is_url(c->database) &&
 	    (long)c->database_connect_timeout_ms >=
-	    c->request_timeout * 1000L) {
+	    c->pool.request_timeout * 1000L) {
 		snprintf(err, errlen, "database_connect_timeout_ms: must be "
-		    "below request_timeout (%d s)", c->request_timeout);
+		    "below request_timeout (%d s)", c->pool.request_timeout);
 		return -1;
 	}
 	if (database_is_url(c->database) &&
 	    (long)c->database_statement_timeout_ms >=
-	    c->request_timeout * 1000L) {
+	    c->pool.request_timeout * 1000L) {
 		snprintf(err, errlen, "database_statement_timeout_ms: must be "
-		    "below request_timeout (%d s)", c->request_timeout);
+		    "below request_timeout (%d s)", c->pool.request_timeout);
 		return -1;
 	}
 	if (c->refresh_reuse_grace >= c->refresh_token_ttl) {
@@ -654,10 +656,10 @@ validate(struct config *c, char *err, size_t errlen)
 		    "access_token_ttl");
 		return -1;
 	}
-	if (c->workers == 0) {
+	if (c->pool.workers == 0) {
 		/* SPEC 4: at least the CPUs; workers also wait on Redis */
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		c->workers = (int)(ncpu < 1 ? 4 : ncpu * 4);
+		c->pool.workers = (int)(ncpu < 1 ? 4 : ncpu * 4);
 	}
 	return load_secret(c, err, errlen);
 }
@@ -697,16 +699,4 @@ config_load_with(struct config *c, const char *path,
 	    err, errlen) == -1)))
 		return -1;
 	return validate(c, err, errlen);
-}
-
-/* 1 when origin is one of cors_origins (exact match), else 0. */
-int
-config_is_origin_allowed(const struct config *c, const char *origin)
-{
-	size_t	 i;
-
-	for (i = 0; i < c->ncors_origins; i++)
-		if (strcmp(c->cors_origins[i], origin) == 0)
-			return 1;
-	return 0;
 }

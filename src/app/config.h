@@ -10,40 +10,19 @@
 
 #include <jwt.h>
 
+#include "http/ctx.h"
 #include "lib/log.h"
+#include "pool/pool.h"
 #include "redis/rconn.h"
 
 #define CONFIG_PATH_MAX		1024
-#define CONFIG_ORIGINS_MAX	16
 #define CONFIG_SECRET_MAX	512
 #define CONFIG_ERR_MAX		256
 
 struct config {
-	/* pool (SPEC 4) */
-	int		 workers;
-	char		 listen[CONFIG_PATH_MAX];	/* "" = inherited fd 0 */
-	int		 listen_backlog;
-	char		 pidfile[CONFIG_PATH_MAX];
-	long		 max_requests;
-	int		 max_kept_connections;	/* per worker */
-	int		 request_timeout;
-	int		 shutdown_timeout;
-	int		 slow_request_ms;
-	int		 crash_threshold;
-	int		 crash_interval;
-	int		 listen_mode;
-	char		 listen_owner[64];
-	char		 listen_group[64];
-	long		 rlimit_nofile;		/* 0: leave as inherited */
-	long		 rlimit_core;		/* -1: leave as inherited */
+	struct pool_config pool;	/* pool.h: workers, listen, ... */
+	struct http_config http;	/* ctx.h: body_limit, cors_* */
 	int		 status_enabled;
-	enum log_level	 log_level;
-
-	/* requests */
-	size_t		 body_limit;
-	char		*cors_origins[CONFIG_ORIGINS_MAX];
-	size_t		 ncors_origins;
-	int		 cors_max_age;
 
 	/* redis (SPEC 3) */
 	char		 redis_url[CONFIG_PATH_MAX];
@@ -94,6 +73,5 @@ int	 config_load(struct config *, const char *, char *, size_t);
 int	 config_set(struct config *, const char *, const char *, const char *,
 	    char *, size_t);
 void	 config_fini(struct config *);
-int	 config_is_origin_allowed(const struct config *, const char *);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "app/app.h"
 #include "lib/arena.h"
 #include "http/body.h"
 #include "http/boolean.h"
@@ -75,7 +76,7 @@ session_config_of(struct ctx *ctx, struct session_config *sc)
 	sc->client_cache = cfg->redis_client_cache;
 	sc->redis = &cfg->redis;
 	sc->revocations = ctx->scoreboard != NULL ?
-	    &ctx->scoreboard->revocations : NULL;
+	    &app_shared(ctx->scoreboard)->revocations : NULL;
 }
 
 static void
@@ -164,7 +165,7 @@ static void
 signature_fallback_taken(struct ctx *ctx)
 {
 	if (ctx->slot != NULL)
-		ctx->slot->signature_fallbacks++;
+		app_counters(ctx->slot)->signature_fallbacks++;
 }
 
 /*
@@ -671,7 +672,7 @@ handle_verify(struct ctx *ctx)
 	char			 id[TOKEN_SUB_MAX + 1];
 
 	if (ctx->slot != NULL)
-		ctx->slot->verify_requests++;
+		app_counters(ctx->slot)->verify_requests++;
 	if (authenticate(ctx, &tok, &u) != 1)
 		return ctx->replied ? 0 : -1;
 	snprintf(id, sizeof(id), "%lld", u.id);

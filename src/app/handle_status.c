@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/app.h"
 #include "lib/arena.h"
 #include "app/config.h"
 #include "http/ctx.h"
@@ -55,7 +56,7 @@ totals(const struct scoreboard *sb, struct pool_totals *t)
 	t->accepted = sb->retired_requests;
 	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
 		s = &sb->slots[i];
-		if (s->pid == 0)
+		if (s->pid == 0 || s->sidecar != 0)
 			continue;
 		t->live++;
 		t->accepted += s->requests;
@@ -78,7 +79,7 @@ worker_json(const struct slot *s, long long now_ms)
 	jsonh_add_str(w, "state", state_name(s->state));
 	jsonh_add_int(w, "requests", (long long)s->requests);
 	jsonh_add_int(w, "kept_connections", s->kept_connections);
-	jsonh_add_int(w, "verify_requests", (long long)s->verify_requests);
+	jsonh_add_int(w, "verify_requests", (long long)app_counters_of(s)->verify_requests);
 	jsonh_add_int(w, "uptime_ms", now_ms - s->started_ms);
 	r = NULL;
 	if (s->state == SLOT_BUSY) {
@@ -91,15 +92,15 @@ worker_json(const struct slot *s, long long now_ms)
 	jsonh_add(w, "current_request", r);
 	redis = jsonh_object();
 	jsonh_add(redis, "connected", json_object_new_boolean(
-	    s->redis_connected));
-	jsonh_add_int(redis, "failures", (long long)s->redis_failures);
-	jsonh_add_int(redis, "backoff_ms", s->redis_backoff_ms);
+	    app_counters_of(s)->redis_connected));
+	jsonh_add_int(redis, "failures", (long long)app_counters_of(s)->redis_failures);
+	jsonh_add_int(redis, "backoff_ms", app_counters_of(s)->redis_backoff_ms);
 	jsonh_add_int(redis, "stale_reconnects",
-	    (long long)s->redis_stale_reconnects);
+	    (long long)app_counters_of(s)->redis_stale_reconnects);
 	jsonh_add_int(redis, "signature_fallbacks",
-	    (long long)s->signature_fallbacks);
+	    (long long)app_counters_of(s)->signature_fallbacks);
 	jsonh_add_int(redis, "session_cache_hits",
-	    (long long)s->session_cache_hits);
+	    (long long)app_counters_of(s)->session_cache_hits);
 	jsonh_add(w, "redis", redis);
 	return w;
 }
@@ -133,7 +134,7 @@ status_json(struct ctx *ctx, const struct scoreboard *sb)
 	if ((workers = json_object_new_array()) == NULL)
 		return -1;
 	for (i = 0; i < SCOREBOARD_SLOTS; i++)
-		if (sb->slots[i].pid != 0)
+		if (sb->slots[i].pid != 0 && sb->slots[i].sidecar == 0)
 			json_object_array_add(workers,
 			    worker_json(&sb->slots[i], now_ms));
 	jsonh_add(o, "workers", workers);
@@ -199,14 +200,14 @@ status_prometheus(struct ctx *ctx, const struct scoreboard *sb)
 	    "served per worker.\n# TYPE mockpie_worker_requests_total "
 	    "counter\n");
 	for (i = 0; i < SCOREBOARD_SLOTS; i++)
-		if ((s = &sb->slots[i])->pid != 0)
+		if ((s = &sb->slots[i])->pid != 0 && s->sidecar == 0)
 			emit(buf, &len, "mockpie_worker_requests_total"
 			    "{pid=\"%ld\"} %lu\n", (long)s->pid, s->requests);
 	emit(buf, &len, "# HELP mockpie_worker_kept_connections FastCGI "
 	    "connections the worker keeps open.\n# TYPE "
 	    "mockpie_worker_kept_connections gauge\n");
 	for (i = 0; i < SCOREBOARD_SLOTS; i++)
-		if ((s = &sb->slots[i])->pid != 0)
+		if ((s = &sb->slots[i])->pid != 0 && s->sidecar == 0)
 			emit(buf, &len, "mockpie_worker_kept_connections"
 			    "{pid=\"%ld\"} %d\n", (long)s->pid,
 			    s->kept_connections);
@@ -214,43 +215,43 @@ status_prometheus(struct ctx *ctx, const struct scoreboard *sb)
 	    " (nginx auth_request) served per worker.\n# TYPE "
 	    "mockpie_verify_requests_total counter\n");
 	for (i = 0; i < SCOREBOARD_SLOTS; i++)
-		if ((s = &sb->slots[i])->pid != 0)
+		if ((s = &sb->slots[i])->pid != 0 && s->sidecar == 0)
 			emit(buf, &len, "mockpie_verify_requests_total"
 			    "{pid=\"%ld\"} %lu\n", (long)s->pid,
-			    s->verify_requests);
+			    app_counters_of(s)->verify_requests);
 	emit(buf, &len, "# HELP mockpie_redis_connected 1 when the worker's "
 	    "Redis handle is connected.\n# TYPE mockpie_redis_connected "
 	    "gauge\n");
 	for (i = 0; i < SCOREBOARD_SLOTS; i++)
-		if ((s = &sb->slots[i])->pid != 0)
+		if ((s = &sb->slots[i])->pid != 0 && s->sidecar == 0)
 			emit(buf, &len, "mockpie_redis_connected{pid=\"%ld\"} "
-			    "%d\n", (long)s->pid, s->redis_connected ? 1 : 0);
+			    "%d\n", (long)s->pid, app_counters_of(s)->redis_connected ? 1 : 0);
 	emit(buf, &len, "# HELP mockpie_redis_failures_total Redis connect "
 	    "or command failures per worker.\n# TYPE "
 	    "mockpie_redis_failures_total counter\n");
 	for (i = 0; i < SCOREBOARD_SLOTS; i++)
-		if ((s = &sb->slots[i])->pid != 0)
+		if ((s = &sb->slots[i])->pid != 0 && s->sidecar == 0)
 			emit(buf, &len, "mockpie_redis_failures_total"
 			    "{pid=\"%ld\"} %lu\n", (long)s->pid,
-			    s->redis_failures);
+			    app_counters_of(s)->redis_failures);
 	emit(buf, &len, "# HELP mockpie_redis_stale_reconnects_total Kept "
 	    "Redis connections found closed and replaced at once (not "
 	    "outages).\n# TYPE mockpie_redis_stale_reconnects_total "
 	    "counter\n");
 	for (i = 0; i < SCOREBOARD_SLOTS; i++)
-		if ((s = &sb->slots[i])->pid != 0)
+		if ((s = &sb->slots[i])->pid != 0 && s->sidecar == 0)
 			emit(buf, &len, "mockpie_redis_stale_reconnects_total"
 			    "{pid=\"%ld\"} %lu\n", (long)s->pid,
-			    s->redis_stale_reconnects);
+			    app_counters_of(s)->redis_stale_reconnects);
 	emit(buf, &len, "# HELP mockpie_signature_fallbacks_total Requests "
 	    "answered on the token's signature alone while Redis was "
 	    "unreachable.\n# TYPE mockpie_signature_fallbacks_total "
 	    "counter\n");
 	for (i = 0; i < SCOREBOARD_SLOTS; i++)
-		if ((s = &sb->slots[i])->pid != 0)
+		if ((s = &sb->slots[i])->pid != 0 && s->sidecar == 0)
 			emit(buf, &len, "mockpie_signature_fallbacks_total"
 			    "{pid=\"%ld\"} %lu\n", (long)s->pid,
-			    s->signature_fallbacks);
+			    app_counters_of(s)->signature_fallbacks);
 	if (len >= STATUS_TEXT_MAX)
 		return -1;
 	return reply_typed(ctx, 200, PROMETHEUS_TYPE, buf, len);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/app.h"
 #include "app/config.h"
 #include "lib/log.h"
 #include "pool/master.h"
@@ -61,17 +62,19 @@ main(int argc, char *argv[])
 		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static struct config	 cfg;
 	struct config_overrides	 over = { NULL, NULL, NULL };
-	const char		*path = getenv("MOCKPIE_CONFIG");
-	char			 err[CONFIG_ERR_MAX];
+	struct app_source	 src = { getenv("MOCKPIE_CONFIG"), &over };
+	struct pool_app		 app;
+	struct users_settings	 set;
+	struct config		*cfg;
+	char			 err[CONFIG_ERR_MAX], unix_path[POOL_PATH_MAX];
 	int			 ch, check = 0, init_db = 0, fd, rc;
 
 	log_init("mockpie", LOG_LEVEL_INFO);
 	while ((ch = getopt_long(argc, argv, "c:l:w:p:th", longopts, NULL))
 	    != -1) {
 		switch (ch) {
-		case 'c': path = optarg; break;
+		case 'c': src.path = optarg; break;
 		case 'l': over.listen = optarg; break;
 		case 'w': over.workers = optarg; break;
 		case 'p': over.pidfile = optarg; break;
@@ -85,28 +88,28 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if (config_load_with(&cfg, path, &over, err, sizeof(err)) == -1) {
+	if ((cfg = app_load(&src, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mockpie-fcgi: configuration: %s\n", err);
-		config_fini(&cfg);
 		return 1;
 	}
 	if (check) {
 		printf("mockpie-fcgi: configuration %s is valid\n",
-		    path ? path : "(defaults and environment)");
-		config_fini(&cfg);
+		    src.path ? src.path : "(defaults and environment)");
+		app_unload(cfg);
 		return 0;
 	}
-	log_set_level(cfg.log_level);
+	log_set_level(cfg->pool.log_level);
 	signal(SIGPIPE, SIG_IGN);	/* PITFALLS: hiredis */
 	if (init_db) {			/* issue 10: SQLite or PostgreSQL */
-		rc = users_init_db(&cfg) == 0 ? 0 : 1;
-		config_fini(&cfg);
+		app_users_settings(cfg, &set);
+		rc = users_init_db(&set) == 0 ? 0 : 1;
+		app_unload(cfg);
 		return rc;
 	}
-	if (cfg.listen[0] != '\0') {
-		if ((fd = master_listen(&cfg, err, sizeof(err))) == -1) {
+	if (cfg->pool.listen[0] != '\0') {
+		if ((fd = master_listen(&cfg->pool, err, sizeof(err))) == -1) {
 			log_errorx("%s", err);
-			config_fini(&cfg);
+			app_unload(cfg);
 			return 1;
 		}
 	} else if (stdin_is_listener())
@@ -114,13 +117,17 @@ main(int argc, char *argv[])
 	else {
 		log_errorx("no listening socket: pass --listen, set listen in "
 		    "the configuration, or start under spawn-fcgi");
-		config_fini(&cfg);
+		app_unload(cfg);
 		return 1;
 	}
-	rc = master_run(&cfg, fd, path, &over);
-	if (cfg.listen[0] != '\0' && strncmp(cfg.listen, "unix:", 5) == 0)
-		(void)unlink(cfg.listen + 5);
+	unix_path[0] = '\0';
+	if (strncmp(cfg->pool.listen, "unix:", 5) == 0)
+		snprintf(unix_path, sizeof(unix_path), "%s",
+		    cfg->pool.listen + 5);
+	app = app_pool(&src);
+	rc = master_run(&app, cfg, fd);		/* it owns cfg now */
+	if (unix_path[0] != '\0')
+		(void)unlink(unix_path);
 	close(fd);
-	config_fini(&cfg);
 	return rc;
 }

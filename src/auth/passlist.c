@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "auth/passlist.h"
-#include "auth/validate.h"
+#include "lib/utf8.h"
 
 #define UTF8_BOM	"\xef\xbb\xbf"
 
@@ -141,7 +141,7 @@ parse(struct passlist *pl, const char *path, size_t len, char *err,
 		}
 		if (wlen == 0)
 			continue;	/* blank: harmless, skip */
-		(void)validate_fold(p, wlen + 1, p);	/* same length */
+		(void)utf8_fold(p, wlen + 1, p);	/* same length */
 		pl->words[pl->n++] = p;
 	}
 	if (pl->n == 0) {
@@ -205,7 +205,7 @@ passlist_free(struct passlist *pl)
 }
 
 /*
- * 1 when pw, folded like the entries (validate_fold(): ASCII, Latin,
+ * 1 when pw, folded like the entries (utf8_fold(): ASCII, Latin,
  * Greek and Cyrillic letters; other scripts compare as they are), is on
  * the list, else 0 (NULL list or pw included).  O(log n), no allocation.
  */
@@ -216,7 +216,7 @@ passlist_contains(const struct passlist *pl, const char *pw)
 
 	if (pl == NULL || pw == NULL)
 		return 0;
-	if (validate_fold(key, sizeof(key), pw) == -1)
+	if (utf8_fold(key, sizeof(key), pw) == -1)
 		return 0;	/* longer than any entry can be */
 	return bsearch(key, pl->words, pl->n, sizeof(*pl->words),
 	    key_cmp) != NULL;

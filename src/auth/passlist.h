@@ -1,7 +1,7 @@
 /*
  * The common-password list (SPEC 2, OWASP ASVS 2.1): loaded once per
  * worker into a sorted array, looked up with bsearch, no allocation per
- * lookup.  Case folding is validate_fold()'s.
+ * lookup.  Case folding is utf8_fold()'s (lib/utf8.h).
  */
 #ifndef MOCKPIE_PASSLIST_H
 #define MOCKPIE_PASSLIST_H

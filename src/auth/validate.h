@@ -1,7 +1,7 @@
 /*
  * Field validation for /auth/register and /auth/login (SPEC 2), with
  * errors worded like Pydantic v2 so reply.c can emit FastAPI's 422 list.
- * UTF-8 counting and case folding live here too; passlist.c uses them.
+ * UTF-8 counting and case folding are lib/utf8.h's, shared with passlist.c.
  */
 #ifndef MOCKPIE_VALIDATE_H
 #define MOCKPIE_VALIDATE_H
@@ -53,9 +53,6 @@ void	 validate_register(const struct register_input *,
 void	 validate_login(struct arena *, const char *, const char *,
 	    struct field_errors *);
 int	 validate_passwords_match(const char *, const char *);
-size_t	 validate_utf8_chars(const char *);
-int	 validate_fold(char *, size_t, const char *);
-int	 validate_equal_nocase(const char *, const char *);
 const char *validate_email_canonical(struct arena *, const char *);
 
 #endif

@@ -11,7 +11,6 @@
 
 #include "lib/arena.h"
 #include "http/body.h"
-#include "app/config.h"
 #include "http/ctx.h"
 
 #define CTX_BODY_FIRST_READ	1024	/* bytes read before sizing a body */
@@ -32,6 +31,7 @@ ctx_init(struct ctx *ctx, struct arena *arena, FCGX_Request *req,
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->arena = arena;
 	ctx->req = req;
+	ctx->http = deps->http;
 	ctx->config = deps->config;
 	ctx->users = deps->users;
 	ctx->passlist = deps->passlist;
@@ -49,7 +49,7 @@ ctx_init(struct ctx *ctx, struct arena *arena, FCGX_Request *req,
 		ctx->query = "";
 	/* SPEC 2: CORS headers only for the configured exact origins */
 	if ((v = ctx_param(ctx, "HTTP_ORIGIN")) != NULL &&
-	    config_is_origin_allowed(ctx->config, v))
+	    http_origin_allowed(ctx->http, v))
 		ctx->origin = v;
 	v = ctx_param(ctx, "REQUEST_ID");
 	if (v != NULL && strlen(v) <= CTX_REQID_MAX && v[strspn(v,
@@ -145,7 +145,7 @@ ctx_read_unsized(struct ctx *ctx, size_t limit, const char **data,
 int
 ctx_read_body(struct ctx *ctx, const char **data, size_t *len)
 {
-	size_t		 limit = ctx->config->body_limit;
+	size_t		 limit = ctx->http->body_limit;
 	const char	*cl = ctx_param(ctx, "CONTENT_LENGTH");
 	unsigned long long declared = 0;
 	char		*buf, *end;
@@ -214,5 +214,17 @@ ctx_write(struct ctx *ctx, const char *buf, size_t len)
 {
 	if (len > 0 && FCGX_PutStr(buf, (int)len, ctx->req->out) != (int)len)
 		return -1;
+	return 0;
+}
+
+/* 1 when origin is one of cors_origins (exact match), else 0. */
+int
+http_origin_allowed(const struct http_config *http, const char *origin)
+{
+	size_t	 i;
+
+	for (i = 0; i < http->ncors_origins; i++)
+		if (strcmp(http->cors_origins[i], origin) == 0)
+			return 1;
 	return 0;
 }

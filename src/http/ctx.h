@@ -22,9 +22,23 @@ struct users;
 
 #define CTX_REQID_MAX		32
 #define CTX_HEADERS_MAX		1024	/* extra response headers */
+#define HTTP_ORIGINS_MAX	16
 
-/* What a worker lends each request; owned by the worker. */
+/* The HTTP layer's settings, part of the application's configuration. */
+struct http_config {
+	size_t			 body_limit;	/* bytes, SPEC 2 */
+	char			*cors_origins[HTTP_ORIGINS_MAX];
+	size_t			 ncors_origins;
+	int			 cors_max_age;	/* s */
+};
+
+/*
+ * What a worker lends each request; owned by the worker.  config, users,
+ * passlist and the pool's scoreboard are the handlers' business, carried
+ * here untouched.
+ */
 struct ctx_deps {
+	const struct http_config *http;
 	const struct config	*config;
 	struct rconn		*rconn;
 	struct users		*users;
@@ -35,6 +49,7 @@ struct ctx_deps {
 
 struct ctx {
 	struct arena		*arena;
+	const struct http_config *http;
 	const struct config	*config;
 	struct users		*users;
 	const struct passlist	*passlist;
@@ -69,5 +84,7 @@ int		 ctx_read_body(struct ctx *, const char **, size_t *);
 struct rconn	*ctx_redis(struct ctx *);
 int		 ctx_add_header(struct ctx *, const char *, const char *);
 int		 ctx_write(struct ctx *, const char *, size_t);
+int		 http_origin_allowed(const struct http_config *,
+		    const char *);
 
 #endif

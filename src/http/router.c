@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app/config.h"
 #include "http/ctx.h"
 #include "http/reply.h"
 #include "http/router.h"
@@ -65,7 +64,7 @@ preflight(struct ctx *ctx, const char *allow)
 	char	 age[16];
 
 	if (ctx->origin != NULL) {
-		snprintf(age, sizeof(age), "%d", ctx->config->cors_max_age);
+		snprintf(age, sizeof(age), "%d", ctx->http->cors_max_age);
 		ctx_add_header(ctx, "Access-Control-Allow-Methods", allow);
 		ctx_add_header(ctx, "Access-Control-Allow-Headers",
 		    "Authorization, Content-Type");

@@ -3,7 +3,8 @@
  * self-pipe; the loop reads it and acts, so nothing async-unsafe runs in a
  * handler.  States: running, reloading (workers replaced one at a time,
  * each new one ready before an old one is told to stop), stopping
- * (SIGTERM to workers, then SIGKILL after shutdown_timeout).
+ * (SIGTERM to workers, then SIGKILL after shutdown_timeout).  The
+ * application's sidecars are kept running next to the workers.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -28,9 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app/config.h"
 #include "lib/log.h"
 #include "pool/master.h"
+#include "pool/pool.h"
 #include "pool/scoreboard.h"
 #include "pool/worker.h"
 
@@ -40,11 +41,11 @@
 enum master_state { MASTER_RUNNING, MASTER_RELOADING, MASTER_STOPPING };
 
 struct master {
-	struct config		*config;
+	const struct pool_app	*app;
+	void			*conf;		/* the application's */
+	const struct pool_config *config;	/* its pool part */
 	struct scoreboard	*sb;
 	int			 listen_fd;
-	const char		*config_path;
-	const struct config_overrides *overrides;
 	enum master_state	 state;
 	unsigned		 generation;
 	long long		 stop_deadline_ms;
@@ -117,7 +118,7 @@ signals_reset_in_child(void)
 
 /* Gives the unix socket to listen_owner/listen_group (nginx's group). */
 static int
-socket_chown(const char *path, const struct config *cfg, char *err,
+socket_chown(const char *path, const struct pool_config *cfg, char *err,
     size_t errlen)
 {
 	struct passwd	*pw;
@@ -156,7 +157,7 @@ socket_chown(const char *path, const struct config *cfg, char *err,
  * listen_backlog.  The fd, or -1 with err set.
  */
 int
-master_listen(const struct config *cfg, char *err, size_t errlen)
+master_listen(const struct pool_config *cfg, char *err, size_t errlen)
 {
 	const char		*addr = cfg->listen;
 	struct sockaddr_un	 sun;
@@ -248,7 +249,7 @@ slots_count(const struct master *m, unsigned gen, int starting_only)
 
 	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
 		s = &m->sb->slots[i];
-		if (s->pid == 0 || s->generation != gen)
+		if (s->pid == 0 || s->generation != gen || s->sidecar != 0)
 			continue;
 		if (starting_only && s->state != SLOT_STARTING)
 			continue;
@@ -257,6 +258,15 @@ slots_count(const struct master *m, unsigned gen, int starting_only)
 		n++;
 	}
 	return n;
+}
+
+/* "worker", or the sidecar's name, for messages. */
+static const char *
+slot_name(const struct master *m, const struct slot *s)
+{
+	if (s->sidecar > 0 && (size_t)s->sidecar <= m->app->nsidecars)
+		return m->app->sidecars[s->sidecar - 1].name;
+	return "worker";
 }
 
 /*
@@ -273,8 +283,12 @@ stagger(const struct master *m)
 	return (m->spawned * 2654435761UL) % span;
 }
 
+/*
+ * Starts a worker (sidecar 0) or the application's sidecar number
+ * sidecar - 1 in a free slot.  0, or -1.
+ */
 static int
-spawn(struct master *m)
+spawn(struct master *m, int sidecar)
 {
 	struct slot	*s = NULL;
 	sigset_t	 all, old;
@@ -291,6 +305,7 @@ spawn(struct master *m)
 		return -1;
 	}
 	memset(s, 0, sizeof(*s));
+	s->sidecar = sidecar;
 	s->state = SLOT_STARTING;
 	s->generation = m->generation;
 	s->started_ms = scoreboard_now_ms();
@@ -314,13 +329,17 @@ spawn(struct master *m)
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
 		    getppid() != m->pid)
 			_exit(1);
-		worker_run(m->config, m->listen_fd, m->sb, s, stagger(m));
+		if (sidecar != 0) {
+			close(m->listen_fd);
+			sidecar_run(&m->app->sidecars[sidecar - 1], m->conf, s);
+		}
+		worker_run(m->app, m->conf, m->listen_fd, m->sb, s, stagger(m));
 		/* NOTREACHED */
 	default:
 		s->pid = pid;
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		m->spawned++;
-		log_debug("worker %ld started", (long)pid);
+		log_debug("%s %ld started", slot_name(m, s), (long)pid);
 		return 0;
 	}
 }
@@ -435,17 +454,19 @@ reap(struct master *m)
 		m->sb->exits[cause]++;
 		m->sb->retired_requests += s->requests;
 		if (WIFSIGNALED(status))
-			log_warnx("worker %ld ended (%s) by %s after %lld ms, "
-			    "%lu requests", (long)pid,
+			log_warnx("%s %ld ended (%s) by %s after %lld ms, "
+			    "%lu requests", slot_name(m, s), (long)pid,
 			    scoreboard_exit_name(cause),
 			    signame(WTERMSIG(status)), lived, s->requests);
 		else if (cause == EXIT_FAILED)
-			log_warnx("worker %ld ended (failed) with status %d "
-			    "after %lld ms, %lu requests", (long)pid,
+			log_warnx("%s %ld ended (failed) with status %d "
+			    "after %lld ms, %lu requests", slot_name(m, s),
+			    (long)pid,
 			    WEXITSTATUS(status), lived, s->requests);
 		else
-			log_info("worker %ld ended (%s) after %lld ms, %lu "
-			    "requests", (long)pid, scoreboard_exit_name(cause),
+			log_info("%s %ld ended (%s) after %lld ms, %lu "
+			    "requests", slot_name(m, s), (long)pid,
+			    scoreboard_exit_name(cause),
 			    lived, s->requests);
 		if ((cause == EXIT_CRASHED || cause == EXIT_FAILED) &&
 		    m->state != MASTER_STOPPING)
@@ -486,32 +507,42 @@ kill_stuck(struct master *m)
 	}
 }
 
+/*
+ * SIGHUP: the configuration loaded afresh (kept as it is when invalid),
+ * then new workers replace the old one at a time.  Old sidecars stop at
+ * once; new ones start with the new configuration.
+ */
 static void
 reload(struct master *m)
 {
-	struct config	*fresh;
-	char		 err[CONFIG_ERR_MAX];
+	const struct pool_config	*pc;
+	struct slot			*s;
+	void				*fresh;
+	char				 err[256];
+	int				 i;
 
-	if ((fresh = malloc(sizeof(*fresh))) == NULL) {
-		log_warn("reload: malloc");
-		return;
-	}
-	if (config_load_with(fresh, m->config_path, m->overrides, err,
-	    sizeof(err)) == -1) {
+	if ((fresh = m->app->load(m->app->arg, err, sizeof(err))) == NULL) {
 		log_errorx("reload refused, keeping the running configuration:"
 		    " %s", err);
-		config_fini(fresh);
-		free(fresh);
 		return;
 	}
-	if (strcmp(fresh->listen, m->config->listen) != 0)
+	pc = m->app->pool(fresh);
+	if (strcmp(pc->listen, m->config->listen) != 0)
 		log_warnx("reload: a new listen address needs a restart");
-	/* the old config stays referenced by live workers' memory only */
-	config_fini(m->config);
-	memcpy(m->config, fresh, sizeof(*fresh));
-	free(fresh);
+	/* live workers run on their own copy since fork */
+	m->app->unload(m->conf);
+	m->conf = fresh;
+	m->config = pc;
 	log_set_level(m->config->log_level);
 	m->sb->workers_wanted = m->config->workers;
+	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
+		s = &m->sb->slots[i];
+		if (s->pid != 0 && s->sidecar != 0) {
+			s->state = SLOT_STOPPING;
+			s->stop_sent = 1;
+			kill(s->pid, SIGTERM);
+		}
+	}
 	m->generation++;
 	m->state = MASTER_RELOADING;
 	log_info("reloading: replacing workers one at a time");
@@ -527,7 +558,7 @@ old_worker(struct master *m)
 	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
 		s = &m->sb->slots[i];
 		if (s->pid != 0 && s->generation != m->generation &&
-		    s->state != SLOT_STOPPING)
+		    s->state != SLOT_STOPPING && s->sidecar == 0)
 			return s;
 	}
 	return NULL;
@@ -551,7 +582,7 @@ reload_step(struct master *m)
 		kill(old->pid, SIGTERM);
 	}
 	if (fresh < m->config->workers)
-		spawn(m);
+		spawn(m, 0);
 	else if (old_worker(m) == NULL) {
 		m->state = MASTER_RUNNING;
 		log_info("reload done: %d workers", fresh);
@@ -567,6 +598,28 @@ live_workers(const struct master *m)
 		if (m->sb->slots[i].pid != 0)
 			n++;
 	return n;
+}
+
+/* Starts the wanted sidecars that are not running (once workers are). */
+static void
+sidecars_keep(struct master *m)
+{
+	const struct slot	*s;
+	size_t			 k;
+	int			 i, running;
+
+	for (k = 0; k < m->app->nsidecars; k++) {
+		if (!m->app->sidecars[k].wanted(m->conf))
+			continue;
+		running = 0;
+		for (i = 0; i < SCOREBOARD_SLOTS && !running; i++) {
+			s = &m->sb->slots[i];
+			running = s->pid != 0 && s->sidecar == (int)k + 1 &&
+			    s->state != SLOT_STOPPING;
+		}
+		if (!running)
+			(void)spawn(m, (int)k + 1);
+	}
 }
 
 static void
@@ -593,14 +646,15 @@ tick(struct master *m)
 		return;
 	}
 	while (slots_count(m, m->generation, 0) < m->config->workers &&
-	    spawn(m) == 0)
+	    spawn(m, 0) == 0)
 		if (m->respawn_delay_ms > 0)
-			break;	/* one at a time while crash-looping */
+			return;	/* one at a time while crash-looping */
+	sidecars_keep(m);
 }
 
 /* RLIMIT_NOFILE and RLIMIT_CORE from the configuration (issue 4). */
 static void
-limits_apply(const struct config *cfg)
+limits_apply(const struct pool_config *cfg)
 {
 	struct rlimit	 rl;
 
@@ -632,12 +686,13 @@ pidfile_write(const char *path)
 }
 
 /*
- * Runs the pool on listen_fd until SIGTERM/SIGINT and every worker is
- * reaped.  Returns the process exit status.
+ * Runs the pool of app on listen_fd until SIGTERM/SIGINT and every worker
+ * is reaped.  conf is app's configuration, from its load(); the master
+ * owns it from here (unload() at the end, or at a reload).  Returns the
+ * process exit status.
  */
 int
-master_run(struct config *cfg, int listen_fd, const char *config_path,
-    const struct config_overrides *overrides)
+master_run(const struct pool_app *app, void *conf, int listen_fd)
 {
 	struct master	 m;
 	struct pollfd	 pfd;
@@ -646,16 +701,16 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 	int		 fl;
 
 	memset(&m, 0, sizeof(m));
-	m.config = cfg;
+	m.app = app;
+	m.conf = conf;
+	m.config = app->pool(conf);
 	m.listen_fd = listen_fd;
-	m.config_path = config_path;
-	m.overrides = overrides;
 	m.pid = getpid();
 	m.sb = scoreboard_new();
 	m.sb->started_at = (long long)time(NULL);
-	m.sb->workers_wanted = cfg->workers;
+	m.sb->workers_wanted = m.config->workers;
 	signals_init();
-	limits_apply(cfg);
+	limits_apply(m.config);
 	/*
 	 * Workers accept without blocking (issue 8): the one that loses the
 	 * race for a connection goes back to its wait set.  The flag is on
@@ -664,10 +719,10 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 	if ((fl = fcntl(listen_fd, F_GETFL)) == -1 ||
 	    fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) == -1)
 		log_fatal("listening socket: O_NONBLOCK");
-	pidfile_write(cfg->pidfile);
+	pidfile_write(m.config->pidfile);
 	log_info("master started: %d workers, max_requests %ld, "
-	    "request_timeout %d s", cfg->workers, cfg->max_requests,
-	    cfg->request_timeout);
+	    "request_timeout %d s", m.config->workers, m.config->max_requests,
+	    m.config->request_timeout);
 	tick(&m);
 	pfd.fd = sigpipe_fds[0];
 	pfd.events = POLLIN;
@@ -697,8 +752,9 @@ master_run(struct config *cfg, int listen_fd, const char *config_path,
 		tick(&m);
 	}
 	log_info("master stopped");
-	if (cfg->pidfile[0] != '\0')
-		(void)unlink(cfg->pidfile);
+	if (m.config->pidfile[0] != '\0')
+		(void)unlink(m.config->pidfile);
+	app->unload(m.conf);
 	scoreboard_free(m.sb);
 	close(sigpipe_fds[0]);
 	close(sigpipe_fds[1]);

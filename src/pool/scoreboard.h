@@ -1,7 +1,8 @@
 /*
  * Shared memory between the master and its workers: one slot per worker
  * saying whether it is ready, and which request it is busy with since
- * when, so the master can kill a worker stuck past request_timeout.
+ * when, so the master can kill a worker stuck past request_timeout.  The
+ * app areas are the application's, laid out as it pleases.
  */
 #ifndef MOCKPIE_SCOREBOARD_H
 #define MOCKPIE_SCOREBOARD_H
@@ -10,6 +11,7 @@
 
 #define SCOREBOARD_SLOTS	1024
 #define SCOREBOARD_PATH_MAX	64
+#define SCOREBOARD_APP_BYTES	128
 
 enum slot_state { SLOT_FREE, SLOT_STARTING, SLOT_IDLE, SLOT_BUSY,
     SLOT_STOPPING };
@@ -25,15 +27,11 @@ struct slot {
 	char			 request_id[33];
 	char			 method[8];
 	char			 path[SCOREBOARD_PATH_MAX];
-	/* the worker's Redis handle, for /status */
-	volatile int		 redis_connected;
-	volatile unsigned long	 redis_failures;
-	volatile long		 redis_backoff_ms;
-	volatile unsigned long	 redis_stale_reconnects; /* not outages */
-	volatile unsigned long	 signature_fallbacks;	/* answered on the
-							   signature alone */
-	volatile unsigned long	 session_cache_hits;	/* no round trip */
-	volatile unsigned long	 verify_requests;	/* GET /auth/verify */
+	int			 sidecar;	/* 0: a worker; else its
+						   pool_sidecar index + 1 */
+	/* the application's counters (its own layout, pool.h) */
+	unsigned char		 app[SCOREBOARD_APP_BYTES]
+				    __attribute__((aligned(8)));
 	volatile int		 timed_out;	/* master killed it */
 	volatile int		 recycled;	/* reached max_requests */
 	volatile int		 stop_sent;	/* the master sent SIGTERM */
@@ -56,8 +54,9 @@ struct scoreboard {
 	volatile unsigned long	 exits[EXIT_CAUSES];
 	volatile int		 crash_loop;		/* respawn backed off */
 	volatile int		 workers_wanted;
-	/* bumped by a worker before it answers a revocation or rotation */
-	volatile unsigned long	 revocations;
+	/* the application's counters shared by all workers */
+	unsigned char		 app[SCOREBOARD_APP_BYTES]
+				    __attribute__((aligned(8)));
 	struct slot		 slots[SCOREBOARD_SLOTS];
 };
 

@@ -1,9 +1,9 @@
 /*
  * The worker: a wait set of the listening socket and the FastCGI
  * connections it keeps, each request handed to libfcgi once it has fully
- * arrived (conn.c).  Everything a worker owns (Redis connection, SQLite
- * handle, password list, arena) is made after fork, never in the master
- * (PITFALLS: hiredis, SQLite), and freed before exit for the leak checker.
+ * arrived (conn.c).  The application's state for the process is made
+ * after fork (pool_app.worker_init), never in the master, and freed
+ * before exit for the leak checker.
  */
 #include <sys/types.h>
 #include <sys/epoll.h>
@@ -22,23 +22,13 @@
 #include <unistd.h>
 
 #include <fcgiapp.h>
-#include <sodium.h>
 
-#include "lib/arena.h"
-#include "app/config.h"
-#include "pool/conn.h"
-#include "http/ctx.h"
 #include "lib/log.h"
-#include "auth/passlist.h"
-#include "redis/rconn.h"
-#include "redis/session_cache.h"
-#include "http/reply.h"
-#include "http/router.h"
+#include "pool/conn.h"
+#include "pool/pool.h"
 #include "pool/scoreboard.h"
-#include "store/users.h"
 #include "pool/worker.h"
 
-#define WORKER_ARENA_CHUNK	(64 * 1024)
 #define WORKER_EVENTS		64
 #define WORKER_READ_DEADLINE_S	1	/* a read inside a request */
 #define WORKER_WRITE_DEADLINE_S	2	/* a write the peer does not read */
@@ -65,9 +55,10 @@ struct kept {
 };
 
 struct worker {
-	const struct config	*config;
-	struct arena		*arena;
-	struct ctx_deps		 deps;
+	const struct pool_app	*app;
+	const struct pool_config *config;
+	void			*state;		/* the application's */
+	struct scoreboard	*scoreboard;
 	struct slot		*slot;
 	int			 listen_fd;
 	int			 ep;		/* the wait set */
@@ -133,72 +124,21 @@ signals_init(void)
 	sigaction(SIGCHLD, &sa, NULL);
 }
 
-static void
-deps_init(struct worker *w)
-{
-	const struct config	*cfg = w->config;
-	char			 err[256];
-
-	w->deps.config = cfg;
-	w->deps.slot = w->slot;
-	w->deps.rconn = rconn_new(&cfg->redis);
-	/* PostgreSQL connects at the first request; err has no password */
-	if ((w->deps.users = users_open_config(cfg, err, sizeof(err))) ==
-	    NULL)
-		log_errorx("%s", err);
-	w->deps.passlist = passlist_load(cfg->common_passwords_file, err,
-	    sizeof(err));
-	if (w->deps.passlist == NULL)	/* registration would skip a rule */
-		log_fatalx("common_passwords_file: %s", err);
-}
-
-static void
-deps_fini(struct worker *w)
-{
-	rconn_free(w->deps.rconn);
-	users_close(w->deps.users);
-	passlist_free((struct passlist *)w->deps.passlist);
-	arena_free(w->arena);
-}
-
-/* The Redis handle's state, for /status. */
-static void
-redis_stats_publish(struct worker *w)
-{
-	struct rconn_stats		 st;
-	struct session_cache_stats	 cs;
-
-	rconn_stats(w->deps.rconn, &st);
-	w->slot->redis_connected = st.connected;
-	w->slot->redis_failures = st.failures;
-	w->slot->redis_backoff_ms = st.backoff_ms;
-	w->slot->redis_stale_reconnects = st.stale_reconnects;
-	session_cache_stats(&cs);
-	w->slot->session_cache_hits = cs.hits;
-}
-
+/* One request, whole: the application serves it; slow ones are logged. */
 static void
 serve_one(struct worker *w, FCGX_Request *req)
 {
-	struct ctx	*ctx;
 	long long	 started = scoreboard_now_ms(), took;
 
-	ctx = arena_alloc(w->arena, sizeof(*ctx));
-	ctx_init(ctx, w->arena, req, &w->deps, ++w->served);
-	log_set_request(ctx->request_id);
-	scoreboard_busy(w->slot, ctx->request_id, ctx->method, ctx->path);
-	if (route_dispatch(ctx, route_tables) == -1 && !ctx->replied) {
-		log_errorx("%s %.64s: handler failed", ctx->method, ctx->path);
-		reply_error(ctx, 500, "Internal Server Error");
-	}
+	w->app->serve(w->state, req, ++w->served);
 	took = scoreboard_now_ms() - started;
-	if (took >= w->config->slow_request_ms)
-		log_warnx("slow request: %s %.64s took %lld ms", ctx->method,
-		    ctx->path, took);
-	else
-		log_debug("%s %.64s %d %lld ms", ctx->method, ctx->path,
-		    ctx->status, took);
-	log_set_request(NULL);
+	if (took >= w->config->slow_request_ms) {
+		/* the request's names, as the application gave them */
+		log_set_request(w->slot->request_id);
+		log_warnx("slow request: %s %.64s took %lld ms", w->slot->method,
+		    w->slot->path, took);
+		log_set_request(NULL);
+	}
 }
 
 static void
@@ -238,7 +178,7 @@ kept_scan(struct worker *w, struct kept *k, int hup)
 	if (k->fd < 0 || k->ready)
 		return CONN_REQUEST;
 	st = conn_scan(k->fd, w->window, w->window_size,
-	    w->config->body_limit, &w->values, &k->scan);
+	    w->config->request_limit, &w->values, &k->scan);
 	if (st == CONN_PARTIAL && hup)
 		st = CONN_CLOSE;
 	switch (st) {
@@ -509,8 +449,8 @@ kept_serve(struct worker *w, struct kept *k)
 	k->req.keepConnection = 1;
 	k->req.detached = 1;
 	FCGX_Finish_r(&k->req);
-	arena_reset(w->arena);
-	redis_stats_publish(w);
+	if (w->app->publish != NULL)
+		w->app->publish(w->state);
 	scoreboard_idle(w->slot);
 	if (w->stopping)
 		retiring_mark(w);
@@ -571,7 +511,7 @@ stop_begin(struct worker *w, int recycle)
 static int
 others_lighter(const struct worker *w)
 {
-	const struct scoreboard	*sb = w->deps.scoreboard;
+	const struct scoreboard	*sb = w->scoreboard;
 	const struct slot	*s;
 	int			 i;
 
@@ -593,7 +533,7 @@ others_lighter(const struct worker *w)
 static int
 others_idle(const struct worker *w)
 {
-	const struct scoreboard	*sb = w->deps.scoreboard;
+	const struct scoreboard	*sb = w->scoreboard;
 	const struct slot	*s;
 	int			 i;
 
@@ -724,12 +664,12 @@ wait_set_init(struct worker *w)
 		log_fatal("worker: calloc");
 	for (i = 0; i < w->cap; i++)
 		w->kept[i].fd = -1;
-	w->window_size = conn_window(w->config->body_limit);
+	w->window_size = conn_window(w->config->request_limit);
 	if ((w->window = malloc(w->window_size)) == NULL)
 		log_fatal("worker: malloc");
 	/* what FCGI_GET_VALUES answers: the pool as a whole */
-	w->values.max_reqs = w->deps.scoreboard != NULL ?
-	    w->deps.scoreboard->workers_wanted : 1;
+	w->values.max_reqs = w->scoreboard != NULL ?
+	    w->scoreboard->workers_wanted : 1;
 	w->values.max_conns = w->values.max_reqs * w->cap;
 	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		log_fatal("epoll_create1");
@@ -760,19 +700,19 @@ wait_set_fini(struct worker *w)
  * let in once this worker's handlers are in place.
  */
 void
-worker_run(const struct config *cfg, int listen_fd, struct scoreboard *sb,
-    struct slot *slot, unsigned long stagger)
+worker_run(const struct pool_app *app, const void *conf, int listen_fd,
+    struct scoreboard *sb, struct slot *slot, unsigned long stagger)
 {
 	struct worker	 w;
 	sigset_t	 none;
 	unsigned long	 limit = 0;
 
 	memset(&w, 0, sizeof(w));
-	w.config = cfg;
+	w.app = app;
+	w.config = app->pool(conf);
+	w.scoreboard = sb;
 	w.slot = slot;
 	w.listen_fd = listen_fd;
-	w.deps.scoreboard = sb;
-	w.arena = arena_new(WORKER_ARENA_CHUNK);
 	if (FCGX_Init() != 0)
 		log_fatalx("FCGX_Init failed");
 	if (pipe2(worker_wake, O_NONBLOCK | O_CLOEXEC) == -1)
@@ -780,20 +720,42 @@ worker_run(const struct config *cfg, int listen_fd, struct scoreboard *sb,
 	signals_init();		/* after FCGX_Init, which sets its own */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (sodium_init() < 0)
-		log_fatalx("sodium_init failed");
-	deps_init(&w);
+	w.state = app->worker_init(conf, sb, slot);
 	wait_set_init(&w);
-	if (cfg->max_requests > 0)
-		limit = (unsigned long)cfg->max_requests + stagger;
+	if (w.config->max_requests > 0)
+		limit = (unsigned long)w.config->max_requests + stagger;
 	listen_set(&w, 1);	/* accepting before it says so: a reload
 				   retires an old worker on that word */
 	slot->state = SLOT_IDLE;
 	worker_loop(&w, limit);
 	retiring_mark(&w);
 	wait_set_fini(&w);
-	deps_fini(&w);
+	app->worker_fini(w.state);
 	close(worker_wake[0]);
 	close(worker_wake[1]);
 	exit(0);
+}
+
+/*
+ * Runs one of the application's sidecars in this process: the worker's
+ * signals (SIGTERM asks it to stop), then its run function until it
+ * returns; its status is the process's.
+ */
+void
+sidecar_run(const struct pool_sidecar *sc, const void *conf, struct slot *slot)
+{
+	sigset_t	 none;
+	int		 rc;
+
+	if (pipe2(worker_wake, O_NONBLOCK | O_CLOEXEC) == -1)
+		log_fatal("sidecar: pipe2");
+	signals_init();
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	slot->state = SLOT_IDLE;
+	log_info("%s started", sc->name);
+	rc = sc->run(conf, slot, &worker_stopping);
+	close(worker_wake[0]);
+	close(worker_wake[1]);
+	exit(rc);
 }

@@ -11,12 +11,11 @@
 #include <sodium.h>
 
 #include "lib/arena.h"
-#include "app/config.h"
 #include "lib/log.h"
 #include "store/users.h"
 #include "store/users_impl.h"
 
-#define USERS_NAME_MAX	(CONFIG_PATH_MAX + 16)
+#define USERS_NAME_MAX	1040	/* a database setting, for logs */
 #define USERS_ERR_MAX	512
 
 /* The defaults of the configuration keys (SPEC 5), for users_open. */
@@ -86,15 +85,15 @@ users_open(const char *path, int busy_timeout_ms, char *err, size_t errlen)
 }
 
 /*
- * Opens the configured store (database and its timeouts); call it in
+ * Opens the store the settings name, with their timeouts; call it in
  * each worker after fork.  NULL with the reason in err (not logged).
  */
 struct users *
-users_open_config(const struct config *cfg, char *err, size_t errlen)
+users_open_settings(const struct users_settings *set, char *err,
+    size_t errlen)
 {
-	return users_open_with(cfg->database, cfg->database_busy_timeout_ms,
-	    cfg->database_connect_timeout_ms,
-	    cfg->database_statement_timeout_ms, err, errlen);
+	return users_open_with(set->database, set->busy_timeout_ms,
+	    set->connect_timeout_ms, set->statement_timeout_ms, err, errlen);
 }
 
 /*
@@ -103,14 +102,14 @@ users_open_config(const struct config *cfg, char *err, size_t errlen)
  * Idempotent.  0, or -1 with the reason logged.
  */
 int
-users_init_db(const struct config *cfg)
+users_init_db(const struct users_settings *set)
 {
 	struct users	*u;
 	char		 err[USERS_ERR_MAX], name[USERS_NAME_MAX];
 	int		 rc = 0;
 
-	users_name(cfg->database, name, sizeof(name));
-	if ((u = users_open_config(cfg, err, sizeof(err))) == NULL) {
+	users_name(set->database, name, sizeof(name));
+	if ((u = users_open_settings(set, err, sizeof(err))) == NULL) {
 		log_errorx("init-db: %s", err);
 		return -1;
 	}

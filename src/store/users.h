@@ -12,13 +12,20 @@
 #include <time.h>
 
 struct arena;
-struct config;
 
 /* Longest string, in bytes, that the store accepts in any field. */
 #define USERS_FIELD_MAX	1024
 #define USERS_STAMP_BYTES	16	/* random bytes of a session stamp */
 
 struct users;		/* opaque: one per worker process */
+
+/* Where the users live, and the timeouts of reaching them (SPEC 5). */
+struct users_settings {
+	const char	*database;	/* a SQLite path, or postgresql:// */
+	int		 busy_timeout_ms;	/* SQLite */
+	int		 connect_timeout_ms;	/* PostgreSQL */
+	int		 statement_timeout_ms;	/* PostgreSQL */
+};
 
 struct user {
 	long long	 id;
@@ -59,10 +66,11 @@ enum users_result {
  * the first call); NULL and err on error.
  */
 struct users	*users_open(const char *, int, char *, size_t);
-/* As users_open with the configuration's database and timeouts. */
-struct users	*users_open_config(const struct config *, char *, size_t);
+/* As users_open with every setting given. */
+struct users	*users_open_settings(const struct users_settings *, char *,
+		    size_t);
 /* --init-db: creates or migrates the schema now; 0, or -1 (logged). */
-int		 users_init_db(const struct config *);
+int		 users_init_db(const struct users_settings *);
 /* 1 when the database setting names PostgreSQL rather than a file. */
 int		 users_is_postgresql(const char *);
 /* The database setting for logs: a URL without its password. */

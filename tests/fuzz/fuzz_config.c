@@ -89,19 +89,20 @@ fuzz_config_check(int rc, const struct config *c, const char *err,
 	}
 	FUZZ_CHECK(c->jwt_secret_len == sizeof(FUZZ_SECRET) - 1 &&
 	    memcmp(c->jwt_secret, FUZZ_SECRET, c->jwt_secret_len) == 0);
-	FUZZ_CHECK(c->workers >= 1);
-	FUZZ_CHECK(c->body_limit >= 1024);
+	FUZZ_CHECK(c->pool.workers >= 1);
+	FUZZ_CHECK(c->http.body_limit >= 1024);
 	FUZZ_CHECK(c->redis.backoff_min_ms <= c->redis.backoff_max_ms);
 	FUZZ_CHECK(c->refresh_token_ttl >= c->access_token_ttl);
-	FUZZ_CHECK(c->ncors_origins <= CONFIG_ORIGINS_MAX);
-	FUZZ_CHECK(FUZZ_TERMINATED(c->listen));
-	FUZZ_CHECK(FUZZ_TERMINATED(c->pidfile));
+	FUZZ_CHECK(c->http.ncors_origins <= HTTP_ORIGINS_MAX);
+	FUZZ_CHECK(FUZZ_TERMINATED(c->pool.listen));
+	FUZZ_CHECK(FUZZ_TERMINATED(c->pool.pidfile));
 	FUZZ_CHECK(FUZZ_TERMINATED(c->redis_url));
 	FUZZ_CHECK(FUZZ_TERMINATED(c->redis_prefix));
 	FUZZ_CHECK(FUZZ_TERMINATED(c->database));
 	FUZZ_CHECK(FUZZ_TERMINATED(c->jwt_issuer));
-	for (i = 0; i < c->ncors_origins; i++)
-		FUZZ_CHECK(config_is_origin_allowed(c, c->cors_origins[i]));
+	for (i = 0; i < c->http.ncors_origins; i++)
+		FUZZ_CHECK(http_origin_allowed(&c->http,
+		    c->http.cors_origins[i]));
 }
 
 int

@@ -26,7 +26,7 @@
 #define RACE_ROUNDS	10
 
 static const struct session_config cfg = { "test:", TTL, GRACE, 0, NULL,
-    NULL };
+    NULL, 0, NULL, 0 };
 
 static struct redis_server	*srv;
 static char			 srv_dir[64];
@@ -549,7 +549,7 @@ START_TEST(rotation_whose_reply_was_lost_is_resent_and_not_a_reuse)
 		{ FAKE_PROXY, "LOST-REPLY-ACCESS" }, { FAKE_PROXY, NULL }
 	};
 	static const struct session_config nograce = { "test:", TTL, 0, 0,
-	    NULL, NULL };
+	    NULL, NULL, 0, NULL, 0 };
 	struct fake_redis	*f;
 	struct rconn		*frc;
 	char			 url[64];
@@ -714,6 +714,138 @@ START_TEST(client_cache_forgets_what_redis_changes_before_answering)
 }
 END_TEST
 
+/* platform_tokens = original: the same settings, mirroring for the original */
+static const struct session_config pcfg = { "test:", TTL, GRACE, 0, NULL,
+    NULL, 1, "", 900 };
+
+/* The string value of key, or "" when absent (bounded copy). */
+static void
+admin_get(const char *key, char *buf, size_t len)
+{
+	redisReply	*r = admin("GET %s", key);
+
+	buf[0] = '\0';
+	if (r->type == REDIS_REPLY_STRING)
+		snprintf(buf, len, "%s", r->str);
+	freeReplyObject(r);
+}
+
+static int
+platform_holds(const char *key, const char *token, const char *type)
+{
+	char	 want[256], got[256];
+
+	snprintf(want, sizeof(want), "{\"token\": \"%s\", \"type\": \"%s\"}",
+	    token, type);
+	admin_get(key, got, sizeof(got));
+	return strcmp(want, got) == 0;
+}
+
+static enum session_status
+create_pair(long long uid, const char *sid, const char *jti,
+    const char *access, const char *refresh, const char *legacy)
+{
+	struct session_pair	 p = { access, refresh, legacy };
+
+	return session_create_mirrored(rc, &pcfg, uid, sid, jti, &p);
+}
+
+START_TEST(platform_keys_hold_the_newest_pair_as_the_original_writes_them)
+{
+	ck_assert_int_eq(create_pair(7, "sidA", "rA", "a.A.1", "r.A.1", NULL),
+	    SESSION_VALID);
+	ck_assert(platform_holds("access_token:7", "a.A.1", "access"));
+	ck_assert(platform_holds("refresh_token:7", "r.A.1", "refresh"));
+	ck_assert_int_le(admin_int("TTL %s", "access_token:7", NULL), 900);
+	ck_assert_int_gt(admin_int("TTL %s", "refresh_token:7", NULL), 900);
+	/* a second device: the newest login wins, as in the original */
+	ck_assert_int_eq(create_pair(7, "sidB", "rB", "a.B.1", "r.B.1", NULL),
+	    SESSION_VALID);
+	ck_assert(platform_holds("access_token:7", "a.B.1", "access"));
+	ck_assert_int_eq(session_platform_check(rc, &pcfg, 7, 0, "a.B.1"),
+	    SESSION_VALID);
+	ck_assert_int_eq(session_platform_check(rc, &pcfg, 7, 0, "a.A.1"),
+	    SESSION_REVOKED);
+	ck_assert_int_eq(session_platform_check(rc, &pcfg, 7, 1, "a.B.1"),
+	    SESSION_REVOKED);	/* an access token is not a refresh token */
+	/* the older session's logout leaves the newest in place */
+	ck_assert_int_eq(session_revoke(rc, &pcfg, 7, "sidA"), 1);
+	ck_assert(platform_holds("access_token:7", "a.B.1", "access"));
+	ck_assert(platform_holds("refresh_token:7", "r.B.1", "refresh"));
+	/* the newest one's logout removes its pair */
+	ck_assert_int_eq(session_revoke(rc, &pcfg, 7, "sidB"), 1);
+	ck_assert_int_eq(admin_int("EXISTS %s", "access_token:7", NULL), 0);
+	ck_assert_int_eq(admin_int("EXISTS %s", "refresh_token:7", NULL), 0);
+}
+END_TEST
+
+START_TEST(platform_rotation_mirrors_the_successors_and_reuse_removes_them)
+{
+	struct session_pair	 next = { "a.A.2", "r.A.2", NULL };
+	const char		*grace;
+
+	ck_assert_int_eq(create_pair(8, "sidA", "rA1", "a.A.1", "r.A.1",
+	    NULL), SESSION_VALID);
+	ck_assert_int_eq(session_rotate_mirrored(rc, &pcfg, 8, "sidA", "rA1",
+	    "rA2", "sealed", &next, time(NULL), arena, &grace), ROTATE_OK);
+	ck_assert(platform_holds("access_token:8", "a.A.2", "access"));
+	ck_assert(platform_holds("refresh_token:8", "r.A.2", "refresh"));
+	/* a stranger replaying a rotated-out jti: the family and its keys */
+	ck_assert_int_eq(session_rotate_mirrored(rc, &pcfg, 8, "sidA", "old",
+	    "rA3", "sealed", &next, time(NULL), arena, &grace), ROTATE_REUSE);
+	ck_assert_int_eq(admin_int("EXISTS %s", "access_token:8", NULL), 0);
+	ck_assert_int_eq(admin_int("EXISTS %s", "refresh_token:8", NULL), 0);
+}
+END_TEST
+
+START_TEST(platform_logout_everywhere_removes_the_keys_whatever_they_hold)
+{
+	ck_assert_int_eq(create_pair(9, "sidA", "rA", "a.A.1", "r.A.1", NULL),
+	    SESSION_VALID);
+	admin_status("SET %s %s", "access_token:9",
+	    "{\"token\": \"issued.by.original\", \"type\": \"access\"}");
+	ck_assert_int_eq(session_revoke_all(rc, &pcfg, 9), 1);
+	ck_assert_int_eq(admin_int("EXISTS %s", "access_token:9", NULL), 0);
+	ck_assert_int_eq(admin_int("EXISTS %s", "refresh_token:9", NULL), 0);
+}
+END_TEST
+
+START_TEST(platform_exchange_needs_the_original_refresh_token_still_current)
+{
+	/* what redis_client.py's set_refresh_token writes */
+	admin_status("SET %s %s", "refresh_token:10",
+	    "{\"token\": \"o.r.1\", \"type\": \"refresh\"}");
+	ck_assert_int_eq(create_pair(10, "sidX", "rX", "a.X.1", "r.X.1",
+	    "o.r.other"), SESSION_REVOKED);
+	ck_assert_int_eq(admin_int("EXISTS %s", "test:{u:10}:s:sidX", NULL),
+	    0);
+	ck_assert_int_eq(create_pair(10, "sidX", "rX", "a.X.1", "r.X.1",
+	    "o.r.1"), SESSION_VALID);
+	ck_assert(platform_holds("refresh_token:10", "r.X.1", "refresh"));
+	/* the old one is dead now: a second exchange finds nothing */
+	ck_assert_int_eq(create_pair(10, "sidY", "rY", "a.Y.1", "r.Y.1",
+	    "o.r.1"), SESSION_REVOKED);
+	/* a logout with the original's access token, while it is current */
+	admin_status("SET %s %s", "access_token:11",
+	    "{\"token\": \"o.a.1\", \"type\": \"access\"}");
+	ck_assert_int_eq(session_platform_revoke(rc, &pcfg, 11, "o.a.2"), 0);
+	ck_assert_int_eq(session_platform_revoke(rc, &pcfg, 11, "o.a.1"), 1);
+	ck_assert_int_eq(admin_int("EXISTS %s", "access_token:11", NULL), 0);
+}
+END_TEST
+
+START_TEST(without_platform_tokens_nothing_is_mirrored)
+{
+	struct session_pair	 p = { "a.A.1", "r.A.1", NULL };
+
+	ck_assert_int_eq(session_create_mirrored(rc, &cfg, 12, "sidA", "rA",
+	    &p), SESSION_VALID);
+	ck_assert_int_eq(admin_int("EXISTS %s", "access_token:12", NULL), 0);
+	ck_assert_int_eq(session_platform_check(rc, &cfg, 12, 0, "a.A.1"),
+	    SESSION_REVOKED);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -751,6 +883,15 @@ suite(void)
 	tcase_add_test(tc,
 	    rotation_whose_reply_was_lost_is_resent_and_not_a_reuse);
 	tcase_add_test(tc, anchored_token_lives_only_while_its_anchor_is_current);
+	tcase_add_test(tc,
+	    platform_keys_hold_the_newest_pair_as_the_original_writes_them);
+	tcase_add_test(tc,
+	    platform_rotation_mirrors_the_successors_and_reuse_removes_them);
+	tcase_add_test(tc,
+	    platform_logout_everywhere_removes_the_keys_whatever_they_hold);
+	tcase_add_test(tc,
+	    platform_exchange_needs_the_original_refresh_token_still_current);
+	tcase_add_test(tc, without_platform_tokens_nothing_is_mirrored);
 	tcase_add_test(tc,
 	    client_cache_forgets_what_redis_changes_before_answering);
 	suite_add_tcase(s, tc);

@@ -609,7 +609,7 @@ END_TEST
 
 START_TEST(stamp_and_anchor_claims_come_back_as_issued)
 {
-	struct token_subject	 subj = { 42, SID, "0123abcdef", JTI };
+	struct token_subject	 subj = { 42, SID, "0123abcdef", JTI, NULL };
 	struct token		 issued, t;
 	char			*str;
 
@@ -662,6 +662,93 @@ START_TEST(bad_stamp_or_anchor_claims_are_refused)
 }
 END_TEST
 
+START_TEST(platform_tokens_carry_the_email_in_sub_and_the_id_in_uid)
+{
+	struct token_subject	 subj = { 42, SID, NULL, NULL, "ann@example.com" };
+	struct token		 issued, t;
+	jwt_t			*jwt;
+	char			*a, *r;
+
+	cfg.platform = 1;
+	ck_assert_ptr_nonnull(a = token_issue_for(&cfg, TOKEN_ACCESS, &subj,
+	    NOW, &issued));
+	ck_assert_ptr_nonnull(r = token_issue_for(&cfg, TOKEN_REFRESH, &subj,
+	    NOW, &issued));
+	ck_assert_int_eq(jwt_decode(&jwt, a, NULL, 0), 0);
+	ck_assert_str_eq(jwt_get_grant(jwt, "sub"), "ann@example.com");
+	ck_assert_str_eq(jwt_get_grant(jwt, "uid"), "42");
+	ck_assert_int_ne(jwt_get_grant_bool(jwt, "refresh"), 1);
+	jwt_free(jwt);
+	ck_assert_int_eq(jwt_decode(&jwt, r, NULL, 0), 0);
+	ck_assert_int_eq(jwt_get_grant_bool(jwt, "refresh"), 1);
+	jwt_free(jwt);
+	/* mockpie reads its own claims: the id comes back from uid */
+	ck_assert_int_eq(token_verify(&cfg, TOKEN_ACCESS, a, NOW, &t), 0);
+	ck_assert_int_eq(t.sub, 42);
+	ck_assert_int_eq(token_verify(&cfg, TOKEN_REFRESH, r, NOW, &t), 0);
+	/* and a platform token needs the email */
+	subj.email = NULL;
+	ck_assert_ptr_null(token_issue_for(&cfg, TOKEN_ACCESS, &subj, NOW,
+	    &issued));
+	free(a);
+	free(r);
+}
+END_TEST
+
+START_TEST(tokens_the_original_issued_are_read_only_in_platform_mode)
+{
+	struct legacy_token	 lt;
+	struct token		 t;
+	char			 acc[1024], ref[1024], bad[1024];
+	char			*ours;
+
+	/* what PyJWT writes for the original: sub, exp; "refresh": true */
+	craft(acc, sizeof(acc), HDR_HS256,
+	    "{\"sub\":\"ann@example.com\",\"exp\":1764000900}", MAC_HS256,
+	    SECRET);
+	craft(ref, sizeof(ref), HDR_HS256, "{\"sub\":\"ann@example.com\","
+	    "\"refresh\":true,\"exp\":1764600000}", MAC_HS256, SECRET);
+	cfg.platform = 0;
+	ck_assert_int_eq(token_verify_legacy(&cfg, TOKEN_ACCESS, acc, NOW,
+	    &lt), -1);
+	cfg.platform = 1;
+	ck_assert_int_eq(token_verify(&cfg, TOKEN_ACCESS, acc, NOW, &t), -1);
+	ck_assert_int_eq(token_verify_legacy(&cfg, TOKEN_ACCESS, acc, NOW,
+	    &lt), 0);
+	ck_assert_str_eq(lt.email, "ann@example.com");
+	ck_assert_int_eq(token_verify_legacy(&cfg, TOKEN_REFRESH, ref, NOW,
+	    &lt), 0);
+	/* an access token is no refresh token */
+	ck_assert_int_eq(token_verify_legacy(&cfg, TOKEN_REFRESH, acc, NOW,
+	    &lt), -1);
+	/* expired (PyJWT has no leeway by default), or signed otherwise */
+	ck_assert_int_eq(token_verify_legacy(&cfg, TOKEN_ACCESS, acc,
+	    1764000900L, &lt), -1);
+	craft(bad, sizeof(bad), HDR_HS256,
+	    "{\"sub\":\"ann@example.com\",\"exp\":1764000900}", MAC_HS256,
+	    "another-secret-0123456789abcdef-012345");
+	ck_assert_int_eq(token_verify_legacy(&cfg, TOKEN_ACCESS, bad, NOW,
+	    &lt), -1);
+	/* no sub, or no exp */
+	craft(bad, sizeof(bad), HDR_HS256, "{\"exp\":1764000900}", MAC_HS256,
+	    SECRET);
+	ck_assert_int_eq(token_verify_legacy(&cfg, TOKEN_ACCESS, bad, NOW,
+	    &lt), -1);
+	craft(bad, sizeof(bad), HDR_HS256, "{\"sub\":\"ann@example.com\"}",
+	    MAC_HS256, SECRET);
+	ck_assert_int_eq(token_verify_legacy(&cfg, TOKEN_ACCESS, bad, NOW,
+	    &lt), -1);
+	/* one of mockpie's never passes as the original's */
+	cfg.platform = 0;
+	ck_assert_ptr_nonnull(ours = token_issue(&cfg, TOKEN_ACCESS, 42, SID,
+	    NOW, &t));
+	cfg.platform = 1;
+	ck_assert_int_eq(token_verify_legacy(&cfg, TOKEN_ACCESS, ours, NOW,
+	    &lt), -1);
+	free(ours);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -706,6 +793,10 @@ suite(void)
 	tcase_add_test(tc, payload_that_is_a_json_array_is_refused);
 	tcase_add_test(tc, stamp_and_anchor_claims_come_back_as_issued);
 	tcase_add_test(tc, bad_stamp_or_anchor_claims_are_refused);
+	tcase_add_test(tc,
+	    platform_tokens_carry_the_email_in_sub_and_the_id_in_uid);
+	tcase_add_test(tc,
+	    tokens_the_original_issued_are_read_only_in_platform_mode);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("shape");

@@ -11,7 +11,7 @@
 
 static const struct token_config cfg = {
 	(const unsigned char *)"0123456789abcdef0123456789abcdef-cache", 38,
-	JWT_ALG_HS256, "mockpie", 900, 604800, 30
+	JWT_ALG_HS256, "mockpie", 900, 604800, 30, 0
 };
 
 static char *

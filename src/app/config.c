@@ -107,6 +107,9 @@ static const struct config_key config_keys[] = {
 	    1, 1000000 },
 	{ "login_failure_window",	T_LONG,	OFF(login_failure_window), 0,
 	    1, 86400 * 7 },
+	/* the original MockPie platform (README: in front of it) */
+	{ "platform_tokens",		T_SPECIAL, 0, 0, 0, 0 },
+	{ "platform_key_prefix",	T_STR,	STR(platform_key_prefix), 0, 0 },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -327,6 +330,15 @@ set_special(struct config *c, const char *key, const char *v)
 		if (parse_ll(v, 1, 64, &n) == -1)
 			return -1;
 		c->password_opslimit = (unsigned long long)n;
+		return 0;
+	}
+	if (strcmp(key, "platform_tokens") == 0) {
+		if (strcmp(v, "mockpie") == 0)
+			c->platform_tokens = 0;
+		else if (strcmp(v, "original") == 0)
+			c->platform_tokens = 1;
+		else
+			return -1;
 		return 0;
 	}
 	if (strcmp(key, "jwt_algorithm") == 0) {

@@ -55,6 +55,10 @@ struct config {
 	long		 login_max_failures;
 	long		 login_failure_window;
 
+	/* the original MockPie platform */
+	int		 platform_tokens;	/* 1: original's claims + keys */
+	char		 platform_key_prefix[64];
+
 	/* the file this came from, for messages and reload */
 	char		 path[CONFIG_PATH_MAX];
 };

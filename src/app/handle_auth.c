@@ -63,6 +63,7 @@ token_config_of(const struct config *cfg, struct token_config *tc)
 	tc->access_ttl = cfg->access_token_ttl;
 	tc->refresh_ttl = cfg->refresh_token_ttl;
 	tc->leeway = cfg->jwt_leeway;
+	tc->platform = cfg->platform_tokens;
 }
 
 static void
@@ -77,6 +78,9 @@ session_config_of(struct ctx *ctx, struct session_config *sc)
 	sc->redis = &cfg->redis;
 	sc->revocations = ctx->scoreboard != NULL ?
 	    &app_shared(ctx->scoreboard)->revocations : NULL;
+	sc->platform = cfg->platform_tokens;
+	sc->platform_prefix = cfg->platform_key_prefix;
+	sc->access_ttl = cfg->access_token_ttl;
 }
 
 static void
@@ -189,12 +193,16 @@ issue(struct ctx *ctx, enum token_type typ, const struct token_subject *subj,
 
 /*
  * Opens a session for u and answers status with its tokens (register,
- * login).  With Redis down the tokens live on signature alone (SPEC 3).
+ * login; /auth/refresh with a token the original backend issued, given
+ * as legacy_refresh, which the session replaces).  With Redis down the
+ * tokens live on signature alone (SPEC 3), except in that exchange.
  */
 static int
-open_session(struct ctx *ctx, int status, const struct user *u)
+open_session(struct ctx *ctx, int status, const struct user *u,
+    const char *legacy_refresh)
 {
 	struct session_config	 sc;
+	struct session_pair	 pair;
 	struct token		 claims;
 	struct token_subject	 subj;
 	const char		*access, *refresh;
@@ -205,14 +213,24 @@ open_session(struct ctx *ctx, int status, const struct user *u)
 	subj.sid = sid;
 	subj.stamp = u->session_stamp;
 	subj.anchor = NULL;
+	subj.email = u->email;
 	if ((access = issue(ctx, TOKEN_ACCESS, &subj, &claims)) == NULL ||
 	    (refresh = issue(ctx, TOKEN_REFRESH, &subj, &claims)) == NULL)
 		return -1;
 	session_config_of(ctx, &sc);
-	switch (session_create(ctx_redis(ctx), &sc, u->id, sid, claims.jti)) {
+	pair.access = access;
+	pair.refresh = refresh;
+	pair.legacy_refresh = legacy_refresh;
+	switch (session_create_mirrored(ctx_redis(ctx), &sc, u->id, sid,
+	    claims.jti, &pair)) {
 	case SESSION_VALID:
 		break;
+	case SESSION_REVOKED:	/* the original's pair moved on meanwhile */
+		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
 	case SESSION_UNAVAILABLE:
+		if (legacy_refresh != NULL)	/* only Redis knows it */
+			return reply_error(ctx, 503,
+			    "Token check unavailable");
 		if (ctx->config->redis_required)
 			return reply_error(ctx, 503,
 			    "Token storage unavailable");
@@ -294,7 +312,7 @@ handle_register(struct ctx *ctx)
 		return -1;
 	}
 	log_info("user %lld registered", u.id);
-	return open_session(ctx, 201, &u);
+	return open_session(ctx, 201, &u, NULL);
 }
 
 /*
@@ -398,7 +416,7 @@ handle_login(struct ctx *ctx)
 	if (reserved)
 		ratelimit_succeeded(ctx_redis(ctx), &rl, email, addr);
 	rehash_if_stale(ctx, &pp, &u, password);
-	return open_session(ctx, 200, &u);
+	return open_session(ctx, 200, &u, NULL);
 fault:
 	/* not a failed login: give the reservation back */
 	if (reserved)
@@ -441,6 +459,57 @@ row_of_token(struct ctx *ctx, const struct token *tok, struct user *u)
 }
 
 /*
+ * The active user a token the original backend issued names (its "sub",
+ * the stored email): 1 with *u; 0 when there is none (a soft-deleted row
+ * counts as none in the store), and the caller answers 401; otherwise
+ * the answer made (503) or -1.
+ */
+static int
+row_of_legacy(struct ctx *ctx, const struct legacy_token *lt, struct user *u)
+{
+	int	 found;
+
+	if (ctx->users == NULL) {
+		reply_error(ctx, 503, "User store unavailable");
+		return -1;
+	}
+	found = users_find_by_email(ctx->users, lt->email, ctx->arena, u);
+	if (found == USERS_FIND_UNAVAILABLE) {
+		reply_error(ctx, 503, "Database unavailable");
+		return -1;
+	}
+	return found;
+}
+
+/*
+ * /auth/refresh with a refresh token the original backend issued before
+ * the switch (platform_tokens = original): while refresh_token:<id> holds
+ * it, it buys a full mockpie session, opened in the same step that
+ * replaces the original's pair, so it is dead afterwards.
+ */
+static int
+refresh_legacy(struct ctx *ctx, const struct token_config *tc,
+    const char *presented, const char *why_not_ours)
+{
+	struct legacy_token	 lt;
+	struct user		 u;
+	int			 rc;
+
+	if (token_verify_legacy(tc, TOKEN_REFRESH, presented, ctx->now, &lt)
+	    == -1) {
+		log_info("refresh refused: %s; %s", why_not_ours, lt.why);
+		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
+	}
+	if ((rc = row_of_legacy(ctx, &lt, &u)) == 0)
+		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
+	if (rc == -1)
+		return ctx->replied ? 0 : -1;
+	log_info("user %lld: the original's refresh token exchanged for a "
+	    "session", u.id);
+	return open_session(ctx, 200, &u, presented);
+}
+
+/*
  * POST /auth/refresh (SPEC 2): rotation, grace window, reuse detection.
  * A refresh token minted on signature alone during an outage stands for
  * the refresh token it descends from (its anchor): once Redis is back it
@@ -456,6 +525,7 @@ handle_refresh(struct ctx *ctx)
 	struct field_errors	 fe;
 	struct token		 old, fresh;
 	struct token_subject	 subj;
+	struct session_pair	 pair;
 	struct user		 u;
 	struct body		 b;
 	const char		*presented, *access, *refresh, *stands_for;
@@ -474,6 +544,8 @@ handle_refresh(struct ctx *ctx)
 	}
 	token_config_of(ctx->config, &tc);
 	if (token_verify(&tc, TOKEN_REFRESH, presented, ctx->now, &old) == -1) {
+		if (tc.platform)	/* the original's, before the switch? */
+			return refresh_legacy(ctx, &tc, presented, old.why);
 		log_info("refresh refused: %s", old.why);
 		return reply_unauthorized(ctx, MSG_BAD_REFRESH, 0);
 	}
@@ -486,14 +558,19 @@ handle_refresh(struct ctx *ctx)
 	subj.sid = old.sid;
 	subj.stamp = u.session_stamp;
 	subj.anchor = NULL;
+	subj.email = u.email;
 	if ((access = issue(ctx, TOKEN_ACCESS, &subj, &fresh)) == NULL ||
 	    (refresh = issue(ctx, TOKEN_REFRESH, &subj, &fresh)) == NULL ||
 	    (sealed = grace_seal(ctx->config->jwt_secret,
 	    ctx->config->jwt_secret_len, access, refresh, ctx->arena)) == NULL)
 		return -1;
 	session_config_of(ctx, &sc);
-	switch (session_rotate(ctx_redis(ctx), &sc, old.sub, old.sid,
-	    stands_for, fresh.jti, sealed, ctx->now, ctx->arena, &grace)) {
+	pair.access = access;
+	pair.refresh = refresh;
+	pair.legacy_refresh = NULL;
+	switch (session_rotate_mirrored(ctx_redis(ctx), &sc, old.sub, old.sid,
+	    stands_for, fresh.jti, sealed, &pair, ctx->now, ctx->arena,
+	    &grace)) {
 	case ROTATE_OK:
 		break;
 	case ROTATE_GRACE:	/* another tab got there first: same answer */
@@ -546,10 +623,86 @@ bearer(struct ctx *ctx, struct token *tok)
 	token_config_of(ctx->config, &tc);
 	if (token_verify_cached(&tc, TOKEN_ACCESS, h, ctx->now, tok) == -1) {
 		log_debug("bearer refused: %s", tok->why);
-		reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+		if (!tc.platform)
+			reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+		/* else the caller tries it as the original's (bearer_legacy) */
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * With platform_tokens = original, after bearer() refused the token as
+ * mockpie's: the user it names when it is an access token the original
+ * backend issued and its key holds it (the original's own rule).  1 with
+ * *u; otherwise the answer was made (401, 503) or -1.
+ */
+static int
+bearer_legacy(struct ctx *ctx, struct user *u, const char **token)
+{
+	struct token_config	 tc;
+	struct session_config	 sc;
+	struct legacy_token	 lt;
+	const char		*h = ctx_param(ctx, "HTTP_AUTHORIZATION");
+	int			 rc;
+
+	for (h += 7; *h == ' '; h++)		/* bearer() checked "Bearer " */
+		;
+	*token = h;
+	token_config_of(ctx->config, &tc);
+	if (token_verify_legacy(&tc, TOKEN_ACCESS, h, ctx->now, &lt) == -1) {
+		log_debug("bearer refused: %s", lt.why);
+		reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+		return -1;
+	}
+	if ((rc = row_of_legacy(ctx, &lt, u)) != 1) {
+		if (rc == 0)
+			reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+		return -1;
+	}
+	session_config_of(ctx, &sc);
+	switch (session_platform_check(ctx_redis(ctx), &sc, u->id, 0, h)) {
+	case SESSION_VALID:
+		return 1;
+	case SESSION_REVOKED:
+		reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+		return -1;
+	default:		/* only Redis can say: neither 200 nor 401 */
+		reply_error(ctx, 503, "Token check unavailable");
+		return -1;
+	}
+}
+
+static int
+reply_logged_out(struct ctx *ctx, int revoked)
+{
+	struct json_object	*o = jsonh_object();
+
+	arena_defer(ctx->arena, jsonh_put, o);
+	jsonh_add_str(o, "message", "Logged out");
+	jsonh_add_int(o, "revoked_sessions", revoked);
+	return reply_json(ctx, 200, o);
+}
+
+/* Logout with an access token the original issued: its pair's keys go. */
+static int
+logout_legacy(struct ctx *ctx)
+{
+	struct session_config	 sc;
+	struct user		 u;
+	const char		*token;
+
+	if (bearer_legacy(ctx, &u, &token) != 1)
+		return ctx->replied ? 0 : -1;
+	session_config_of(ctx, &sc);
+	switch (session_platform_revoke(ctx_redis(ctx), &sc, u.id, token)) {
+	case 1:
+		return reply_logged_out(ctx, 1);
+	case 0:		/* replaced since the check */
+		return reply_unauthorized(ctx, MSG_BAD_TOKEN, 1);
+	default:
+		return reply_error(ctx, 503, "Token revocation unavailable");
+	}
 }
 
 /* POST /auth/logout (SPEC 2): never reports a revocation that failed. */
@@ -558,14 +711,13 @@ handle_logout(struct ctx *ctx)
 {
 	struct session_config	 sc;
 	struct token		 tok;
-	struct json_object	*o;
 	struct user		 u;
 	struct body		 b;
 	struct reply_field_error e;
 	int			 rc, n, all;
 
 	if (bearer(ctx, &tok) == -1)
-		return ctx->replied ? 0 : -1;
+		return ctx->replied ? 0 : logout_legacy(ctx);
 	if ((rc = read_fields(ctx, &b)) != 1)
 		return rc;
 	/* issue 13.4: a value we cannot read revokes nothing */
@@ -593,11 +745,7 @@ handle_logout(struct ctx *ctx)
 		n = session_revoke(ctx_redis(ctx), &sc, tok.sub, tok.sid);
 	if (n == -1)
 		return reply_error(ctx, 503, "Token revocation unavailable");
-	o = jsonh_object();
-	arena_defer(ctx->arena, jsonh_put, o);
-	jsonh_add_str(o, "message", "Logged out");
-	jsonh_add_int(o, "revoked_sessions", n);
-	return reply_json(ctx, 200, o);
+	return reply_logged_out(ctx, n);
 }
 
 /*
@@ -611,10 +759,17 @@ static int
 authenticate(struct ctx *ctx, struct token *tok, struct user *u)
 {
 	struct session_config	 sc;
+	const char		*token;
 	int			 found;
 
-	if (bearer(ctx, tok) == -1)
-		return -1;
+	if (bearer(ctx, tok) == -1) {
+		if (ctx->replied || bearer_legacy(ctx, u, &token) != 1)
+			return -1;
+		/* the original's token: no session of mockpie's */
+		memset(tok, 0, sizeof(*tok));
+		tok->sub = u->id;
+		return 1;
+	}
 	session_config_of(ctx, &sc);
 	switch (session_check(ctx_redis(ctx), &sc, tok->sub, tok->sid,
 	    tok->anchor, tok->exp)) {

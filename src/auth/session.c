@@ -16,6 +16,7 @@
 #define SESSION_KEY_MAX		320
 #define SESSION_NUM_MAX		24	/* a long long in decimal, and NUL */
 #define SESSION_ERROR_LOG_MAX	160	/* bytes of a Redis error logged */
+#define SESSION_MIRROR_MAX	4160	/* {"token": <4096>, "type": ...} */
 
 /*
  * KEYS[1] the session hash, KEYS[2] the user's set of sids;
@@ -90,6 +91,135 @@ static struct rconn_script revoke_all_script = { .source =
 	"redis.call('DEL', KEYS[1])\n"
 	"return n\n" };
 
+/*
+ * platform_tokens = original.  The original MockPie backend reads
+ * <p>access_token:<uid> and <p>refresh_token:<uid>, each the JSON
+ * {"token": ..., "type": "access" | "refresh"} of the user's newest pair.
+ * A session hash records the SHA-1 of the values it wrote (pa, pr), so
+ * that revoking it deletes those keys only while they still hold its own
+ * pair (compare-and-delete): a logout on an old device never signs the
+ * newest one out of the rest of the platform.
+ */
+#define PLATFORM_CAD \
+	"local function cad(key, sum)\n" \
+	"  local v = redis.call('GET', key)\n" \
+	"  if v and sum and redis.sha1hex(v) == sum then\n" \
+	"    redis.call('DEL', key)\n" \
+	"  end\n" \
+	"end\n"
+
+/*
+ * create_script's KEYS and ARGV, then KEYS[3], KEYS[4] the access and
+ * refresh keys, ARGV[4], ARGV[5] their values, ARGV[6] the access TTL,
+ * ARGV[7] "" or a legacy refresh token that refresh_token:<uid> must
+ * still hold ({"type": "refresh"}), checked in the same step: 0 if not.
+ */
+static struct rconn_script create_platform_script = { .source =
+	"if ARGV[7] ~= '' then\n"
+	"  local v = redis.call('GET', KEYS[4])\n"
+	"  if not v then return 0 end\n"
+	"  local ok, d = pcall(cjson.decode, v)\n"
+	"  if not ok or type(d) ~= 'table' or d.token ~= ARGV[7] or\n"
+	"      d.type ~= 'refresh' then return 0 end\n"
+	"end\n"
+	"redis.call('HSET', KEYS[1], 'rt', ARGV[1], 'rot', '0',"
+	" 'pa', redis.sha1hex(ARGV[4]), 'pr', redis.sha1hex(ARGV[5]))\n"
+	"redis.call('HDEL', KEYS[1], 'prev', 'np', 'na', 'nr')\n"
+	"redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+	"redis.call('SADD', KEYS[2], ARGV[3])\n"
+	"if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then\n"
+	"  redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
+	"end\n"
+	"redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[6])\n"
+	"redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[2])\n"
+	"return 1\n" };
+
+/*
+ * rotate_script with the mirror: KEYS[3], KEYS[4] the platform keys,
+ * ARGV[8], ARGV[9] the new pair's values, ARGV[10] the access TTL.  A
+ * reuse deletes the keys while they hold the session's pair.
+ */
+static struct rconn_script rotate_platform_script = { .source =
+	PLATFORM_CAD
+	"local s = redis.call('HMGET', KEYS[1], 'rt', 'prev', 'rot', 'np',"
+	" 'pa', 'pr')\n"
+	"if not s[1] then return {0} end\n"
+	"if ARGV[2] == s[1] and ARGV[1] == s[2] then return {1} end\n"
+	"if ARGV[1] == s[1] then\n"
+	"  redis.call('HSET', KEYS[1], 'prev', s[1], 'rt', ARGV[2],"
+	" 'rot', ARGV[4], 'np', ARGV[3], 'pa', redis.sha1hex(ARGV[8]),"
+	" 'pr', redis.sha1hex(ARGV[9]))\n"
+	"  redis.call('HDEL', KEYS[1], 'na', 'nr')\n"
+	"  redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
+	"  redis.call('SADD', KEYS[2], ARGV[7])\n"
+	"  if redis.call('TTL', KEYS[2]) < tonumber(ARGV[6]) then\n"
+	"    redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
+	"  end\n"
+	"  redis.call('SET', KEYS[3], ARGV[8], 'EX', ARGV[10])\n"
+	"  redis.call('SET', KEYS[4], ARGV[9], 'EX', ARGV[6])\n"
+	"  return {1}\n"
+	"end\n"
+	"if s[2] and ARGV[1] == s[2] and s[4] and\n"
+	"    tonumber(ARGV[4]) - (tonumber(s[3]) or 0) <= tonumber(ARGV[5])"
+	" then\n"
+	"  return {2, s[4]}\n"
+	"end\n"
+	"cad(KEYS[3], s[5])\n"
+	"cad(KEYS[4], s[6])\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"redis.call('SREM', KEYS[2], ARGV[7])\n"
+	"return {3}\n" };
+
+/* revoke_script with the platform keys as KEYS[3], KEYS[4]. */
+static struct rconn_script revoke_platform_script = { .source =
+	PLATFORM_CAD
+	"local p = redis.call('HMGET', KEYS[1], 'pa', 'pr')\n"
+	"cad(KEYS[3], p[1])\n"
+	"cad(KEYS[4], p[2])\n"
+	"local n = redis.call('DEL', KEYS[1])\n"
+	"redis.call('SREM', KEYS[2], ARGV[1])\n"
+	"return n\n" };
+
+/*
+ * revoke_all_script with the platform keys as KEYS[2], KEYS[3], deleted
+ * whatever they hold: every session of the user ends, and so does a
+ * pair the original issued before the switch.
+ */
+static struct rconn_script revoke_all_platform_script = { .source =
+	"local n = 0\n"
+	"for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+	"  n = n + redis.call('DEL', ARGV[1] .. sid)\n"
+	"end\n"
+	"redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])\n"
+	"return n\n" };
+
+/*
+ * KEYS[1] the access or refresh key; ARGV[1] the token, ARGV[2] "access"
+ * or "refresh": 1 when the key holds exactly that token as that type
+ * (the original's get_current_user), else 0.
+ */
+static struct rconn_script platform_check_script = { .source =
+	"local v = redis.call('GET', KEYS[1])\n"
+	"if not v then return 0 end\n"
+	"local ok, d = pcall(cjson.decode, v)\n"
+	"if ok and type(d) == 'table' and d.token == ARGV[1] and\n"
+	"    d.type == ARGV[2] then return 1 end\n"
+	"return 0\n" };
+
+/*
+ * A logout with a token the original issued: KEYS[1], KEYS[2] the access
+ * and refresh keys; both deleted when the access key holds ARGV[1].
+ */
+static struct rconn_script platform_revoke_script = { .source =
+	"local v = redis.call('GET', KEYS[1])\n"
+	"if not v then return 0 end\n"
+	"local ok, d = pcall(cjson.decode, v)\n"
+	"if not ok or type(d) ~= 'table' or d.token ~= ARGV[1] then\n"
+	"  return 0\n"
+	"end\n"
+	"redis.call('DEL', KEYS[1], KEYS[2])\n"
+	"return 1\n" };
+
 enum rotate_code { CODE_NONE, CODE_ROTATED, CODE_GRACE, CODE_REUSE };
 
 /* An identifier (sid, jti) fit for a key or a field: 1, or 0. */
@@ -145,6 +275,43 @@ session_keys(char *hash, char *set, const struct session_config *cfg,
 	return 0;
 }
 
+/* <platform_prefix>access_token:<uid> or refresh_token:<uid>. */
+static int
+platform_key(char *buf, size_t len, const struct session_config *cfg,
+    long long uid, int refresh)
+{
+	int	 n;
+
+	n = snprintf(buf, len, "%s%s_token:%lld", cfg->platform_prefix != NULL
+	    ? cfg->platform_prefix : "", refresh ? "refresh" : "access", uid);
+	if (n < 0 || (size_t)n >= len) {
+		log_warnx("session: platform key prefix too long");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+platform_keys(char *access, char *refresh, const struct session_config *cfg,
+    long long uid)
+{
+	return platform_key(access, SESSION_KEY_MAX, cfg, uid, 0) == -1 ||
+	    platform_key(refresh, SESSION_KEY_MAX, cfg, uid, 1) == -1 ? -1 : 0;
+}
+
+/* The original's value of a key: Python's json.dumps() of the pair. */
+static int
+platform_value(char *buf, size_t len, const char *token, int refresh)
+{
+	int	 n;
+
+	if (token == NULL || strnlen(token, len) >= len)
+		return -1;
+	n = snprintf(buf, len, "{\"token\": \"%s\", \"type\": \"%s\"}",
+	    token, refresh ? "refresh" : "access");
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 /*
  * What r says of Redis: SESSION_VALID for a usable reply,
  * SESSION_UNAVAILABLE after a connection failure (rconn logged it),
@@ -195,12 +362,29 @@ enum session_status
 session_create(struct rconn *rc, const struct session_config *cfg,
     long long uid, const char *sid, const char *refresh_jti)
 {
+	return session_create_mirrored(rc, cfg, uid, sid, refresh_jti, NULL);
+}
+
+/*
+ * session_create(), and with cfg->platform the pair mirrored for the
+ * original backend in the same step (pair must then be given).  With
+ * pair->legacy_refresh, the write happens only while the original's
+ * refresh key still holds that token: SESSION_REVOKED otherwise.
+ */
+enum session_status
+session_create_mirrored(struct rconn *rc, const struct session_config *cfg,
+    long long uid, const char *sid, const char *refresh_jti,
+    const struct session_pair *pair)
+{
 	char		 hash[SESSION_KEY_MAX], set[SESSION_KEY_MAX];
-	char		 ttl[SESSION_NUM_MAX];
-	const char	*args[5];
-	size_t		 lens[5];
+	char		 akey[SESSION_KEY_MAX], rkey[SESSION_KEY_MAX];
+	char		 aval[SESSION_MIRROR_MAX], rval[SESSION_MIRROR_MAX];
+	char		 ttl[SESSION_NUM_MAX], attl[SESSION_NUM_MAX];
+	const char	*args[11];
+	size_t		 lens[11];
 	redisReply	*r;
 	enum session_status st = SESSION_UNAVAILABLE;
+	int		 mirror = cfg->platform && pair != NULL;
 
 	if (rc == NULL || session_keys(hash, set, cfg, uid, sid) == -1)
 		return SESSION_UNAVAILABLE;
@@ -208,18 +392,47 @@ session_create(struct rconn *rc, const struct session_config *cfg,
 		log_warnx("session create: bad refresh jti");
 		return SESSION_UNAVAILABLE;
 	}
+	if (cfg->platform && !mirror) {
+		log_warnx("session create: platform tokens need the pair");
+		return SESSION_ERROR;
+	}
 	snprintf(ttl, sizeof(ttl), "%ld", cfg->refresh_ttl);
 	set_arg(args, lens, 0, hash);
 	set_arg(args, lens, 1, set);
-	set_arg(args, lens, 2, refresh_jti);
-	set_arg(args, lens, 3, ttl);
-	set_arg(args, lens, 4, sid);
-	r = rconn_eval(rc, &create_script, 2, 5, args, lens);
-	if ((st = reply_state("create", r)) == SESSION_VALID &&
-	    (r->type != REDIS_REPLY_INTEGER || r->integer != 1)) {
-		log_warnx("session create: unexpected reply type %d",
-		    r->type);
-		st = SESSION_ERROR;
+	if (!mirror) {
+		set_arg(args, lens, 2, refresh_jti);
+		set_arg(args, lens, 3, ttl);
+		set_arg(args, lens, 4, sid);
+		r = rconn_eval(rc, &create_script, 2, 5, args, lens);
+	} else {
+		if (platform_keys(akey, rkey, cfg, uid) == -1 ||
+		    platform_value(aval, sizeof(aval), pair->access, 0) == -1 ||
+		    platform_value(rval, sizeof(rval), pair->refresh, 1) == -1) {
+			log_warnx("session create: bad platform pair");
+			return SESSION_ERROR;
+		}
+		snprintf(attl, sizeof(attl), "%ld", cfg->access_ttl);
+		set_arg(args, lens, 2, akey);
+		set_arg(args, lens, 3, rkey);
+		set_arg(args, lens, 4, refresh_jti);
+		set_arg(args, lens, 5, ttl);
+		set_arg(args, lens, 6, sid);
+		set_arg(args, lens, 7, aval);
+		set_arg(args, lens, 8, rval);
+		set_arg(args, lens, 9, attl);
+		set_arg(args, lens, 10, pair->legacy_refresh != NULL ?
+		    pair->legacy_refresh : "");
+		r = rconn_eval(rc, &create_platform_script, 4, 11, args, lens);
+	}
+	if ((st = reply_state("create", r)) == SESSION_VALID) {
+		if (r->type == REDIS_REPLY_INTEGER && r->integer == 0 &&
+		    mirror && pair->legacy_refresh != NULL)
+			st = SESSION_REVOKED;	/* the original's pair moved on */
+		else if (r->type != REDIS_REPLY_INTEGER || r->integer != 1) {
+			log_warnx("session create: unexpected reply type %d",
+			    r->type);
+			st = SESSION_ERROR;
+		}
 	}
 	if (r != NULL)
 		freeReplyObject(r);
@@ -355,13 +568,32 @@ session_rotate(struct rconn *rc, const struct session_config *cfg,
     const char *new_jti, const char *successors, time_t now,
     struct arena *arena, const char **grace_successors)
 {
+	return session_rotate_mirrored(rc, cfg, uid, sid, presented_jti,
+	    new_jti, successors, NULL, now, arena, grace_successors);
+}
+
+/*
+ * session_rotate(), and with cfg->platform the new pair mirrored for the
+ * original backend in the same step (pair must then be given); a reuse
+ * also deletes the mirror while it holds this session's pair.
+ */
+enum session_rotate
+session_rotate_mirrored(struct rconn *rc, const struct session_config *cfg,
+    long long uid, const char *sid, const char *presented_jti,
+    const char *new_jti, const char *successors,
+    const struct session_pair *pair, time_t now, struct arena *arena,
+    const char **grace_successors)
+{
 	char		 hash[SESSION_KEY_MAX], set[SESSION_KEY_MAX];
+	char		 akey[SESSION_KEY_MAX], rkey[SESSION_KEY_MAX];
+	char		 aval[SESSION_MIRROR_MAX], rval[SESSION_MIRROR_MAX];
 	char		 snow[SESSION_NUM_MAX], sgrace[SESSION_NUM_MAX];
-	char		 ttl[SESSION_NUM_MAX];
-	const char	*args[9];
-	size_t		 lens[9];
+	char		 ttl[SESSION_NUM_MAX], attl[SESSION_NUM_MAX];
+	const char	*args[14];
+	size_t		 lens[14];
 	redisReply	*r;
 	enum session_rotate st = ROTATE_UNAVAILABLE;
+	int		 mirror = cfg->platform && pair != NULL, k;
 
 	*grace_successors = NULL;
 	if (rc == NULL)
@@ -376,18 +608,36 @@ session_rotate(struct rconn *rc, const struct session_config *cfg,
 	}
 	snprintf(snow, sizeof(snow), "%lld", (long long)now);
 	snprintf(sgrace, sizeof(sgrace), "%ld", cfg->grace);
+	if (cfg->platform && (!mirror || platform_keys(akey, rkey, cfg, uid)
+	    == -1 || platform_value(aval, sizeof(aval), pair->access, 0) == -1
+	    || platform_value(rval, sizeof(rval), pair->refresh, 1) == -1)) {
+		log_warnx("session rotate: bad platform pair");
+		return ROTATE_ERROR;
+	}
 	snprintf(ttl, sizeof(ttl), "%ld", cfg->refresh_ttl);
-	set_arg(args, lens, 0, hash);
-	set_arg(args, lens, 1, set);
-	set_arg(args, lens, 2, presented_jti);
-	set_arg(args, lens, 3, new_jti);
-	set_arg(args, lens, 4, successors);
-	set_arg(args, lens, 5, snow);
-	set_arg(args, lens, 6, sgrace);
-	set_arg(args, lens, 7, ttl);
-	set_arg(args, lens, 8, sid);
+	snprintf(attl, sizeof(attl), "%ld", cfg->access_ttl);
+	k = 0;
+	set_arg(args, lens, k++, hash);
+	set_arg(args, lens, k++, set);
+	if (mirror) {
+		set_arg(args, lens, k++, akey);
+		set_arg(args, lens, k++, rkey);
+	}
+	set_arg(args, lens, k++, presented_jti);
+	set_arg(args, lens, k++, new_jti);
+	set_arg(args, lens, k++, successors);
+	set_arg(args, lens, k++, snow);
+	set_arg(args, lens, k++, sgrace);
+	set_arg(args, lens, k++, ttl);
+	set_arg(args, lens, k++, sid);
+	if (mirror) {
+		set_arg(args, lens, k++, aval);
+		set_arg(args, lens, k++, rval);
+		set_arg(args, lens, k++, attl);
+	}
 	session_cache_forget(hash, strlen(hash));
-	r = rconn_eval(rc, &rotate_script, 2, 9, args, lens);
+	r = rconn_eval(rc, mirror ? &rotate_platform_script : &rotate_script,
+	    mirror ? 4 : 2, k, args, lens);
 	revoked(cfg);
 	switch (reply_state("rotate", r)) {
 	case SESSION_VALID:
@@ -428,18 +678,27 @@ session_revoke(struct rconn *rc, const struct session_config *cfg,
     long long uid, const char *sid)
 {
 	char		 hash[SESSION_KEY_MAX], set[SESSION_KEY_MAX];
-	const char	*args[3];
-	size_t		 lens[3];
+	char		 akey[SESSION_KEY_MAX], rkey[SESSION_KEY_MAX];
+	const char	*args[5];
+	size_t		 lens[5];
 	redisReply	*r;
 	int		 n = -1;
 
-	if (rc == NULL || session_keys(hash, set, cfg, uid, sid) == -1)
+	if (rc == NULL || session_keys(hash, set, cfg, uid, sid) == -1 ||
+	    (cfg->platform && platform_keys(akey, rkey, cfg, uid) == -1))
 		return -1;
 	set_arg(args, lens, 0, hash);
 	set_arg(args, lens, 1, set);
-	set_arg(args, lens, 2, sid);
 	session_cache_forget(hash, strlen(hash));
-	r = rconn_eval(rc, &revoke_script, 2, 3, args, lens);
+	if (cfg->platform) {
+		set_arg(args, lens, 2, akey);
+		set_arg(args, lens, 3, rkey);
+		set_arg(args, lens, 4, sid);
+		r = rconn_eval(rc, &revoke_platform_script, 4, 5, args, lens);
+	} else {
+		set_arg(args, lens, 2, sid);
+		r = rconn_eval(rc, &revoke_script, 2, 3, args, lens);
+	}
 	revoked(cfg);
 	if (reply_state("revoke", r) == SESSION_VALID) {
 		if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
@@ -463,19 +722,29 @@ session_revoke_all(struct rconn *rc, const struct session_config *cfg,
     long long uid)
 {
 	char		 set[SESSION_KEY_MAX], hprefix[SESSION_KEY_MAX];
-	const char	*args[2];
-	size_t		 lens[2];
+	char		 akey[SESSION_KEY_MAX], rkey[SESSION_KEY_MAX];
+	const char	*args[4];
+	size_t		 lens[4];
 	redisReply	*r;
 	int		 n = -1;
 
 	if (rc == NULL ||
 	    session_key(set, sizeof(set), cfg, uid, "sessions", "") == -1 ||
-	    session_key(hprefix, sizeof(hprefix), cfg, uid, "s:", "") == -1)
+	    session_key(hprefix, sizeof(hprefix), cfg, uid, "s:", "") == -1 ||
+	    (cfg->platform && platform_keys(akey, rkey, cfg, uid) == -1))
 		return -1;
 	set_arg(args, lens, 0, set);
-	set_arg(args, lens, 1, hprefix);
 	session_cache_forget_all();
-	r = rconn_eval(rc, &revoke_all_script, 1, 2, args, lens);
+	if (cfg->platform) {
+		set_arg(args, lens, 1, akey);
+		set_arg(args, lens, 2, rkey);
+		set_arg(args, lens, 3, hprefix);
+		r = rconn_eval(rc, &revoke_all_platform_script, 3, 4, args,
+		    lens);
+	} else {
+		set_arg(args, lens, 1, hprefix);
+		r = rconn_eval(rc, &revoke_all_script, 1, 2, args, lens);
+	}
 	revoked(cfg);
 	if (reply_state("revoke all", r) == SESSION_VALID) {
 		if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
@@ -483,6 +752,77 @@ session_revoke_all(struct rconn *rc, const struct session_config *cfg,
 			n = (int)r->integer;
 		else
 			log_warnx("session revoke all: unexpected reply");
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	return n;
+}
+
+/*
+ * A token the original backend issued (platform_tokens = original), live
+ * exactly when its key holds it, as the original's get_current_user
+ * decides: SESSION_VALID or SESSION_REVOKED; SESSION_UNAVAILABLE and
+ * SESSION_ERROR as session_check().  One round trip.
+ */
+enum session_status
+session_platform_check(struct rconn *rc, const struct session_config *cfg,
+    long long uid, int refresh, const char *token)
+{
+	char		 key[SESSION_KEY_MAX];
+	const char	*args[3];
+	size_t		 lens[3];
+	redisReply	*r;
+	enum session_status st;
+
+	if (rc == NULL)
+		return SESSION_UNAVAILABLE;
+	if (!cfg->platform || !valid_token(token) ||
+	    platform_key(key, sizeof(key), cfg, uid, refresh) == -1)
+		return SESSION_REVOKED;
+	set_arg(args, lens, 0, key);
+	set_arg(args, lens, 1, token);
+	set_arg(args, lens, 2, refresh ? "refresh" : "access");
+	r = rconn_eval(rc, &platform_check_script, 1, 3, args, lens);
+	if ((st = reply_state("platform check", r)) == SESSION_VALID) {
+		if (r->type != REDIS_REPLY_INTEGER) {
+			log_warnx("session platform check: unexpected reply");
+			st = SESSION_ERROR;
+		} else if (r->integer != 1)
+			st = SESSION_REVOKED;
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	return st;
+}
+
+/*
+ * Logout with a token the original issued: its pair's keys deleted while
+ * the access key holds it.  1, 0 (not held), or -1 when Redis is down or
+ * answered an error.
+ */
+int
+session_platform_revoke(struct rconn *rc, const struct session_config *cfg,
+    long long uid, const char *token)
+{
+	char		 akey[SESSION_KEY_MAX], rkey[SESSION_KEY_MAX];
+	const char	*args[3];
+	size_t		 lens[3];
+	redisReply	*r;
+	int		 n = -1;
+
+	if (rc == NULL || !cfg->platform || !valid_token(token) ||
+	    platform_keys(akey, rkey, cfg, uid) == -1)
+		return -1;
+	set_arg(args, lens, 0, akey);
+	set_arg(args, lens, 1, rkey);
+	set_arg(args, lens, 2, token);
+	r = rconn_eval(rc, &platform_revoke_script, 2, 3, args, lens);
+	revoked(cfg);
+	if (reply_state("platform revoke", r) == SESSION_VALID) {
+		if (r->type == REDIS_REPLY_INTEGER)
+			n = r->integer == 1;
+		else
+			log_warnx("session platform revoke: unexpected reply");
 	}
 	if (r != NULL)
 		freeReplyObject(r);

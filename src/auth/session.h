@@ -28,6 +28,26 @@ struct session_config {
 	 * stops trusting what it remembers at once.  NULL outside a pool.
 	 */
 	volatile unsigned long		*revocations;
+	/*
+	 * platform_tokens = original: every session write also mirrors the
+	 * newest pair where the original MockPie backend reads it,
+	 * <platform_prefix>access_token:<uid> and refresh_token:<uid>.
+	 */
+	int				 platform;
+	const char			*platform_prefix;	/* "" */
+	long				 access_ttl;	/* the access key's */
+};
+
+/* The pair a session write mirrors (platform), as issued. */
+struct session_pair {
+	const char	*access;
+	const char	*refresh;
+	/*
+	 * A refresh token the original issued before the switch, exchanged
+	 * for this session (/auth/refresh): the write happens only while
+	 * refresh_token:<uid> still holds it, in the same step.
+	 */
+	const char	*legacy_refresh;
 };
 
 /*
@@ -67,5 +87,21 @@ int			 session_revoke(struct rconn *,
 			    const char *);
 int			 session_revoke_all(struct rconn *,
 			    const struct session_config *, long long);
+
+enum session_status	 session_create_mirrored(struct rconn *,
+			    const struct session_config *, long long,
+			    const char *, const char *,
+			    const struct session_pair *);
+enum session_rotate	 session_rotate_mirrored(struct rconn *,
+			    const struct session_config *, long long,
+			    const char *, const char *, const char *,
+			    const char *, const struct session_pair *, time_t,
+			    struct arena *, const char **);
+enum session_status	 session_platform_check(struct rconn *,
+			    const struct session_config *, long long, int,
+			    const char *);
+int			 session_platform_revoke(struct rconn *,
+			    const struct session_config *, long long,
+			    const char *);
 
 #endif

@@ -129,7 +129,7 @@ char *
 token_issue(const struct token_config *cfg, enum token_type typ,
     long long sub, const char *sid, time_t now, struct token *out)
 {
-	struct token_subject	 subj = { sub, sid, NULL, NULL };
+	struct token_subject	 subj = { sub, sid, NULL, NULL, NULL };
 
 	return token_issue_for(cfg, typ, &subj, now, out);
 }
@@ -160,7 +160,7 @@ token_issue_for(const struct token_config *cfg, enum token_type typ,
 {
 	long long	 sub = subj->uid;
 	const char	*sid = subj->sid, *anchor = subj->anchor;
-	const char	*stamp = subj->stamp;
+	const char	*stamp = subj->stamp, *email = subj->email;
 	jwt_t		*jwt = NULL;
 	char		*str = NULL;
 	char		 subs[TOKEN_SUB_MAX + 1];
@@ -186,6 +186,11 @@ token_issue_for(const struct token_config *cfg, enum token_type typ,
 		log_errorx("token issue: bad session id, anchor or stamp");
 		goto fail;
 	}
+	if (cfg->platform && (email == NULL || *email == '\0' ||
+	    strnlen(email, TOKEN_EMAIL_MAX + 1) > TOKEN_EMAIL_MAX)) {
+		log_errorx("token issue: platform tokens need the email");
+		goto fail;
+	}
 	ttl = typ == TOKEN_ACCESS ? cfg->access_ttl : cfg->refresh_ttl;
 	out->typ = typ;
 	out->sub = sub;
@@ -203,7 +208,11 @@ token_issue_for(const struct token_config *cfg, enum token_type typ,
 	    (rc = jwt_set_alg(jwt, cfg->alg, cfg->secret,
 	    (int)cfg->secret_len)) != 0 ||
 	    (rc = jwt_add_grant(jwt, "iss", cfg->issuer)) != 0 ||
-	    (rc = jwt_add_grant(jwt, "sub", subs)) != 0 ||
+	    (rc = jwt_add_grant(jwt, "sub", cfg->platform ? email : subs)) !=
+	    0 ||
+	    (cfg->platform && (rc = jwt_add_grant(jwt, "uid", subs)) != 0) ||
+	    (cfg->platform && typ == TOKEN_REFRESH &&
+	    (rc = jwt_add_grant_bool(jwt, "refresh", 1)) != 0) ||
 	    (rc = jwt_add_grant_int(jwt, "iat", (long)out->iat)) != 0 ||
 	    (rc = jwt_add_grant_int(jwt, "exp", (long)out->exp)) != 0 ||
 	    (rc = jwt_add_grant(jwt, "jti", out->jti)) != 0 ||
@@ -312,8 +321,10 @@ token_check_claims(const struct token_config *cfg, enum token_type want,
 	if ((s = token_claim_str(claims, "typ", &len)) == NULL ||
 	    strcmp(s, token_type_name(want)) != 0)
 		return "token type mismatch";
-	if ((s = token_claim_str(claims, "sub", &len)) == NULL ||
-	    token_parse_sub(s, len, &sub) == -1)
+	/* platform tokens carry the id in "uid", "sub" being the email */
+	if ((s = token_claim_str(claims, "uid", &len)) == NULL)
+		s = token_claim_str(claims, "sub", &len);
+	if (s == NULL || token_parse_sub(s, len, &sub) == -1)
 		return "token sub missing or invalid";
 	out->sub = sub;
 	if ((s = token_claim_str(claims, "jti", &len)) == NULL ||
@@ -351,6 +362,41 @@ token_check_claims(const struct token_config *cfg, enum token_type want,
 }
 
 /*
+ * Decodes str with the secret, the algorithm pinned: NULL and *jwtp, or
+ * the reason it is refused.
+ */
+static const char *
+token_decode(const struct token_config *cfg, const char *str, jwt_t **jwtp)
+{
+	const char	*why, *alg;
+	size_t		 len;
+
+	*jwtp = NULL;
+	if (token_config_check(cfg, &why) == -1)	/* never key_len 0 */
+		return why;
+	if (str == NULL || (len = strnlen(str, TOKEN_MAX_LEN + 1)) == 0)
+		return "token empty";
+	if (len > TOKEN_MAX_LEN)	/* libjwt alloca()s its length */
+		return "token too long";
+	if (!token_shape_valid(str, len))
+		return "token malformed";
+	if (jwt_decode(jwtp, str, cfg->secret, (int)cfg->secret_len) != 0) {
+		*jwtp = NULL;
+		return "token signature or encoding invalid";
+	}
+	/*
+	 * libjwt takes the algorithm from the token: pin it, and the header's
+	 * spelling too, since libjwt accepts "hs256" (RFC 7515 4.1.1 says
+	 * case-sensitive).
+	 */
+	alg = jwt_get_header(*jwtp, "alg");
+	if (jwt_get_alg(*jwtp) != cfg->alg || alg == NULL ||
+	    strcmp(alg, jwt_alg_str(cfg->alg)) != 0)
+		return "token algorithm not allowed";
+	return NULL;
+}
+
+/*
  * Verifies str as a token of type want at time now (SPEC 3): 0 with *out
  * filled, or -1 with out->why set to a static reason (never the token)
  * and the other fields zeroed.  Nothing is logged; the caller decides.
@@ -359,36 +405,11 @@ int
 token_verify(const struct token_config *cfg, enum token_type want,
     const char *str, time_t now, struct token *out)
 {
-	jwt_t		*jwt = NULL;
-	const char	*why, *alg;
-	size_t		 len;
+	jwt_t		*jwt;
+	const char	*why;
 
 	memset(out, 0, sizeof(*out));
-	if (token_config_check(cfg, &why) == -1)	/* never key_len 0 */
-		goto fail;
-	why = "token empty";
-	if (str == NULL || (len = strnlen(str, TOKEN_MAX_LEN + 1)) == 0)
-		goto fail;
-	why = "token too long";		/* libjwt alloca()s its length */
-	if (len > TOKEN_MAX_LEN)
-		goto fail;
-	why = "token malformed";
-	if (!token_shape_valid(str, len))
-		goto fail;
-	why = "token signature or encoding invalid";
-	if (jwt_decode(&jwt, str, cfg->secret, (int)cfg->secret_len) != 0) {
-		jwt = NULL;
-		goto fail;
-	}
-	/*
-	 * libjwt takes the algorithm from the token: pin it, and the header's
-	 * spelling too, since libjwt accepts "hs256" (RFC 7515 4.1.1 says
-	 * case-sensitive).
-	 */
-	why = "token algorithm not allowed";
-	alg = jwt_get_header(jwt, "alg");
-	if (jwt_get_alg(jwt) != cfg->alg || alg == NULL ||
-	    strcmp(alg, jwt_alg_str(cfg->alg)) != 0)
+	if ((why = token_decode(cfg, str, &jwt)) != NULL)
 		goto fail;
 	/* read with libjwt's typed getters: no second parse on the hot path */
 	if ((why = token_check_claims(cfg, want, jwt, now, out)) != NULL)
@@ -397,6 +418,56 @@ token_verify(const struct token_config *cfg, enum token_type want,
 	return 0;
 fail:
 	jwt_free(jwt);		/* harmless on NULL */
+	memset(out, 0, sizeof(*out));
+	out->why = why;
+	return -1;
+}
+
+/*
+ * Verifies str as a token the original MockPie backend issued, the way its
+ * get_current_user decodes one (PyJWT: signature, the pinned algorithm,
+ * exp when present, which the original always sets) plus what tells it
+ * from mockpie's: no "typ" claim; "sub" a string, the email; for want ==
+ * TOKEN_REFRESH, "refresh": true.  Only with cfg->platform.  0 with *out,
+ * or -1 with out->why.  Whether it is live is Redis's answer.
+ */
+int
+token_verify_legacy(const struct token_config *cfg, enum token_type want,
+    const char *str, time_t now, struct legacy_token *out)
+{
+	jwt_t		*jwt;
+	const char	*why, *s;
+	size_t		 len;
+	long long	 exp;
+
+	memset(out, 0, sizeof(*out));
+	why = "platform tokens are off";
+	if (!cfg->platform) {
+		jwt = NULL;
+		goto fail;
+	}
+	if ((why = token_decode(cfg, str, &jwt)) != NULL)
+		goto fail;
+	why = "token exp missing or expired";
+	if (token_claim_time(jwt, "exp", &exp) == -1 || exp <= (long long)now)
+		goto fail;
+	why = "token is mockpie's";
+	errno = 0;
+	if (token_claim_str(jwt, "typ", &len) != NULL || errno != ENOENT)
+		goto fail;
+	why = "token sub missing or not an email";
+	if ((s = token_claim_str(jwt, "sub", &len)) == NULL || len == 0 ||
+	    len > TOKEN_EMAIL_MAX || memchr(s, '@', len) == NULL)
+		goto fail;
+	memcpy(out->email, s, len + 1);
+	why = "token refresh claim mismatch";
+	if (want == TOKEN_REFRESH && jwt_get_grant_bool(jwt, "refresh") != 1)
+		goto fail;
+	out->exp = (time_t)exp;
+	jwt_free(jwt);
+	return 0;
+fail:
+	jwt_free(jwt);
 	memset(out, 0, sizeof(*out));
 	out->why = why;
 	return -1;

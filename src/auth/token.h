@@ -20,6 +20,7 @@
 #define TOKEN_ISSUER_MAX 255	/* bytes of the iss claim */
 #define TOKEN_SUB_MAX	19	/* digits of a positive long long */
 #define TOKEN_STAMP_MAX	64	/* bytes of the user's session stamp */
+#define TOKEN_EMAIL_MAX	320	/* bytes of an email in "sub" (platform) */
 
 enum token_type { TOKEN_ACCESS, TOKEN_REFRESH };
 
@@ -31,6 +32,12 @@ struct token_config {
 	long			 access_ttl;	/* 900 s */
 	long			 refresh_ttl;	/* 7 days */
 	long			 leeway;	/* 30 s */
+	/*
+	 * platform_tokens = original: "sub" is the user's email and the id
+	 * moves to mockpie's own claim "uid"; refresh tokens also carry
+	 * "refresh": true, as the original MockPie backend's tokens do.
+	 */
+	int			 platform;
 };
 
 /*
@@ -66,6 +73,19 @@ struct token_subject {
 	const char	*sid;		/* an id from token_new_id */
 	const char	*stamp;		/* the row's session stamp, or NULL */
 	const char	*anchor;	/* NULL, or see struct token */
+	const char	*email;		/* "sub" when cfg->platform */
+};
+
+/*
+ * A token the original MockPie backend issued (platform_tokens =
+ * original): signed with the shared secret, "sub" the user's email, no
+ * claim of mockpie's own.  What makes it live is Redis's copy
+ * (session_platform_check), as for the original.
+ */
+struct legacy_token {
+	char		 email[TOKEN_EMAIL_MAX + 1];
+	time_t		 exp;
+	const char	*why;		/* on failure: static, for logs */
 };
 
 int		 token_config_check(const struct token_config *, const char **);
@@ -77,6 +97,9 @@ char		*token_issue_for(const struct token_config *,
 		    struct token *);
 int		 token_verify(const struct token_config *, enum token_type,
 		    const char *, time_t, struct token *);
+int		 token_verify_legacy(const struct token_config *,
+		    enum token_type, const char *, time_t,
+		    struct legacy_token *);
 const char	*token_type_name(enum token_type);
 
 #endif

@@ -2,7 +2,8 @@
  * mockpie as the pool's application: the configuration loaded for the
  * master, and in each worker (after fork, never in the master: PITFALLS,
  * hiredis and SQLite) the Redis handle, the user store, the password list
- * and the arena each request context lives in.
+ * and the arena each request context lives in.  Its one sidecar is the
+ * mail sender (issue 15).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +14,14 @@
 
 #include "app/app.h"
 #include "app/config.h"
+#include "app/mail_app.h"
 #include "auth/passlist.h"
 #include "http/ctx.h"
 #include "http/reply.h"
 #include "http/router.h"
 #include "lib/arena.h"
 #include "lib/log.h"
+#include "mail/sender.h"
 #include "redis/rconn.h"
 #include "redis/session_cache.h"
 #include "store/users.h"
@@ -171,6 +174,32 @@ worker_fini(void *state)
 	free(w);
 }
 
+_Static_assert(sizeof(struct mail_stats) <= SCOREBOARD_APP_BYTES,
+    "the mail sender's counters fit its slot");
+
+static int
+mail_sender_wanted(const void *conf)
+{
+	(void)conf;
+	return 1;	/* without smtp_url it logs the mail, masked */
+}
+
+/* The mail sender's process: its counters live in its slot. */
+static int
+mail_sender(const void *conf, struct slot *slot, volatile sig_atomic_t *stop)
+{
+	if (sodium_init() < 0) {
+		log_errorx("mail sender: sodium_init failed");
+		return 1;
+	}
+	return mail_sender_run(conf, stop,
+	    (struct mail_stats *)(void *)slot->app) == 0 ? 0 : 1;
+}
+
+static const struct pool_sidecar app_sidecars[] = {
+	{ "mail sender", mail_sender_wanted, mail_sender },
+};
+
 /* mockpie for the pool; src must outlive it (reloads read it again). */
 struct pool_app
 app_pool(struct app_source *src)
@@ -185,6 +214,8 @@ app_pool(struct app_source *src)
 	app.serve = serve;
 	app.publish = publish;
 	app.worker_fini = worker_fini;
+	app.sidecars = app_sidecars;
+	app.nsidecars = sizeof(app_sidecars) / sizeof(app_sidecars[0]);
 	app.arg = src;
 	return app;
 }

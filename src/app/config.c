@@ -110,6 +110,35 @@ static const struct config_key config_keys[] = {
 	/* the original MockPie platform (README: in front of it) */
 	{ "platform_tokens",		T_SPECIAL, 0, 0, 0, 0 },
 	{ "platform_key_prefix",	T_STR,	STR(platform_key_prefix), 0, 0 },
+	{ "smtp_url",			T_STR,	STR(smtp_url), 0, 0 },
+	{ "smtp_user",			T_STR,	STR(smtp_user), 0, 0 },
+	{ "smtp_password_file",		T_PATH,	STR(smtp_password_file),
+	    0, 0 },
+	{ "smtp_starttls",		T_BOOL,	OFF(smtp_starttls), 0, 0, 1 },
+	{ "smtp_timeout_ms",		T_INT,	OFF(smtp_timeout_ms), 0, 100,
+	    600000 },
+	{ "mail_from",			T_STR,	STR(mail_from), 0, 0 },
+	{ "mail_templates_dir",		T_PATH,	STR(mail_templates_dir),
+	    0, 0 },
+	{ "mail_max_tries",		T_LONG,	OFF(mail_max_tries), 0, 1,
+	    100 },
+	{ "mail_retry_base",		T_LONG,	OFF(mail_retry_base), 0, 1,
+	    3600 },
+	{ "mail_claim_idle",		T_LONG,	OFF(mail_claim_idle), 0, 1,
+	    86400 },
+	{ "otp_ttl",			T_LONG,	OFF(otp_ttl), 0, 60, 86400 },
+	{ "otp_max_attempts",		T_LONG,	OFF(otp_max_attempts), 0, 1,
+	    100 },
+	{ "otp_resend_cooldown",	T_LONG,	OFF(otp_resend_cooldown), 0,
+	    0, 3600 },
+	{ "otp_hourly_cap",		T_LONG,	OFF(otp_hourly_cap), 0, 1,
+	    1000 },
+	{ "reset_grant_ttl",		T_LONG,	OFF(reset_grant_ttl), 0, 10,
+	    3600 },
+	{ "reset_requires_token",	T_BOOL,	OFF(reset_requires_token), 0,
+	    0, 1 },
+	{ "require_verified_email",	T_BOOL,	OFF(require_verified_email),
+	    0, 0, 1 },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -192,6 +221,20 @@ config_defaults(struct config *c)
 	c->refresh_reuse_grace = 10;
 	c->login_max_failures = 10;
 	c->login_failure_window = 15 * 60;
+	c->smtp_starttls = 1;
+	c->smtp_timeout_ms = 10000;
+	snprintf(c->mail_from, sizeof(c->mail_from),
+	    "MockPie <no-reply@localhost>");
+	snprintf(c->mail_templates_dir, sizeof(c->mail_templates_dir),
+	    "%s", MOCKPIE_CONFDIR "/mail");
+	c->mail_max_tries = 8;
+	c->mail_retry_base = 5;
+	c->mail_claim_idle = 60;
+	c->otp_ttl = 600;		/* the original's 10 minutes */
+	c->otp_max_attempts = 5;
+	c->otp_resend_cooldown = 30;	/* the web client's own */
+	c->otp_hourly_cap = 5;
+	c->reset_grant_ttl = 300;	/* the original's 5 minutes */
 }
 
 static void
@@ -601,6 +644,49 @@ check_account(const struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Issue 15: the mail keys go into SMTP commands and headers (an
+ * environment value can hold a line break), and a sender must not
+ * take over a message another one is still sending.
+ */
+static int
+check_mail(const struct config *c, char *err, size_t errlen)
+{
+	static const char *const names[] = { "smtp_url", "smtp_user",
+	    "mail_from" };
+	const char	*vals[3];
+	const char	*p;
+	size_t		 i;
+
+	vals[0] = c->smtp_url;
+	vals[1] = c->smtp_user;
+	vals[2] = c->mail_from;
+	for (i = 0; i < 3; i++)
+		for (p = vals[i]; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+				snprintf(err, errlen, "%s: control character "
+				    "in value", names[i]);
+				return -1;
+			}
+	if (c->smtp_url[0] != '\0' &&
+	    strncasecmp(c->smtp_url, "smtp://", 7) != 0 &&
+	    strncasecmp(c->smtp_url, "smtps://", 8) != 0) {
+		snprintf(err, errlen, "smtp_url: expected smtp://host[:port] "
+		    "or smtps://host[:port]");
+		return -1;
+	}
+	if (strchr(c->mail_from, '@') == NULL) {
+		snprintf(err, errlen, "mail_from: no address");
+		return -1;
+	}
+	if (c->mail_claim_idle * 1000L <= 2L * c->smtp_timeout_ms) {
+		snprintf(err, errlen, "mail_claim_idle: must be over twice "
+		    "smtp_timeout_ms");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 validate(struct config *c, char *err, size_t errlen)
 {
@@ -668,6 +754,8 @@ validate(struct config *c, char *err, size_t errlen)
 		    "access_token_ttl");
 		return -1;
 	}
+	if (check_mail(c, err, errlen) == -1)
+		return -1;
 	if (c->pool.workers == 0) {
 		/* SPEC 4: at least the CPUs; workers also wait on Redis */
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);

@@ -58,6 +58,24 @@ struct config {
 	/* the original MockPie platform */
 	int		 platform_tokens;	/* 1: original's claims + keys */
 	char		 platform_key_prefix[64];
+	/* mail and one-time codes (issue 15) */
+	char		 smtp_url[CONFIG_PATH_MAX];	/* "": log mail */
+	char		 smtp_user[256];
+	char		 smtp_password_file[CONFIG_PATH_MAX];
+	int		 smtp_starttls;
+	int		 smtp_timeout_ms;
+	char		 mail_from[256];
+	char		 mail_templates_dir[CONFIG_PATH_MAX];
+	long		 mail_max_tries;
+	long		 mail_retry_base;	/* seconds */
+	long		 mail_claim_idle;	/* seconds */
+	long		 otp_ttl;
+	long		 otp_max_attempts;
+	long		 otp_resend_cooldown;
+	long		 otp_hourly_cap;
+	long		 reset_grant_ttl;
+	int		 reset_requires_token;
+	int		 require_verified_email;
 
 	/* the file this came from, for messages and reload */
 	char		 path[CONFIG_PATH_MAX];

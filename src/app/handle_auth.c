@@ -15,6 +15,7 @@
 #include "http/boolean.h"
 #include "app/config.h"
 #include "http/ctx.h"
+#include "app/handle_auth.h"
 #include "auth/grace_seal.h"
 #include "lib/jsonh.h"
 #include "lib/log.h"
@@ -66,7 +67,7 @@ token_config_of(const struct config *cfg, struct token_config *tc)
 	tc->platform = cfg->platform_tokens;
 }
 
-static void
+void
 session_config_of(struct ctx *ctx, struct session_config *sc)
 {
 	const struct config	*cfg = ctx->config;
@@ -94,7 +95,7 @@ password_params_of(const struct config *cfg, struct password_params *pp)
  * Reads and parses the body into *b.  1 when there are fields to read,
  * 0 when an error (413, 400, 415, 422) was answered, -1 on a fault.
  */
-static int
+int
 read_fields(struct ctx *ctx, struct body *b)
 {
 	struct reply_field_error	 e;
@@ -126,7 +127,8 @@ read_fields(struct ctx *ctx, struct body *b)
 	return -1;
 }
 
-static int
+/* The 422 list of fe's fields (SPEC 2). */
+int
 reply_field_errors(struct ctx *ctx, const struct field_errors *fe)
 {
 	struct reply_field_error	 e[VALIDATE_MAX_ERRORS];
@@ -312,6 +314,7 @@ handle_register(struct ctx *ctx)
 		return -1;
 	}
 	log_info("user %lld registered", u.id);
+	email_queue_verification(ctx, &u);	/* issue 15, as the original */
 	return open_session(ctx, 201, &u, NULL);
 }
 
@@ -415,6 +418,10 @@ handle_login(struct ctx *ctx)
 		return reply_unauthorized(ctx, MSG_BAD_LOGIN, 0);
 	if (reserved)
 		ratelimit_succeeded(ctx_redis(ctx), &rl, email, addr);
+	/* issue 15: only with require_verified_email, off the hot path */
+	if (ctx->config->require_verified_email &&
+	    (rc = email_login_allowed(ctx, &u)) != 1)
+		return rc;
 	rehash_if_stale(ctx, &pp, &u, password);
 	return open_session(ctx, 200, &u, NULL);
 fault:

@@ -17,6 +17,8 @@
 #include "http/reply.h"
 #include "http/router.h"
 #include "pool/scoreboard.h"
+#include "app/mail_app.h"
+#include "mail/mailq.h"
 
 #define STATUS_TEXT_MAX		(256 * 1024)
 #define PROMETHEUS_TYPE		"text/plain; version=0.0.4; charset=utf-8"
@@ -105,6 +107,35 @@ worker_json(const struct slot *s, long long now_ms)
 	return w;
 }
 
+/*
+ * The mail queue as Redis holds it now (issue 15), shared by every
+ * sender: null while Redis cannot be read.
+ */
+static struct json_object *
+mail_json(struct ctx *ctx)
+{
+	struct mailq_config	 qc;
+	struct mailq_depth	 d;
+	struct json_object	*m;
+	int			 rc;
+
+	mail_app_queue_config(ctx->config, &qc);
+	rc = mailq_depth(ctx_redis(ctx), &qc, &d);
+	explicit_bzero(&qc, sizeof(qc));
+	if (rc == -1)
+		return NULL;
+	m = jsonh_object();
+	jsonh_add_int(m, "queue_depth", d.queued + d.retrying);
+	jsonh_add_int(m, "queued", d.queued);
+	jsonh_add_int(m, "sending", d.pending);
+	jsonh_add_int(m, "waiting_retry", d.retrying);
+	jsonh_add_int(m, "dead_letters", d.dead);
+	jsonh_add_int(m, "sent", d.sent);
+	jsonh_add_int(m, "retried", d.retried);
+	jsonh_add_int(m, "dead", d.dead_total);
+	return m;
+}
+
 static int
 status_json(struct ctx *ctx, const struct scoreboard *sb)
 {
@@ -138,6 +169,7 @@ status_json(struct ctx *ctx, const struct scoreboard *sb)
 			json_object_array_add(workers,
 			    worker_json(&sb->slots[i], now_ms));
 	jsonh_add(o, "workers", workers);
+	jsonh_add(o, "mail", mail_json(ctx));
 	jsonh_add_time(o, "timestamp", ctx->now);
 	return reply_json(ctx, 200, o);
 }
@@ -159,6 +191,31 @@ emit(char *buf, size_t *len, const char *fmt, ...)
 	n = vsnprintf(buf + *len, STATUS_TEXT_MAX - *len, fmt, ap);
 	va_end(ap);
 	*len = n < 0 ? STATUS_TEXT_MAX : *len + (size_t)n;
+}
+
+/* The mail queue's gauges and counters; none while Redis is away. */
+static void
+status_prometheus_mail(struct ctx *ctx, char *buf, size_t *len)
+{
+	struct mailq_config	 qc;
+	struct mailq_depth	 d;
+	int			 rc;
+
+	mail_app_queue_config(ctx->config, &qc);
+	rc = mailq_depth(ctx_redis(ctx), &qc, &d);
+	explicit_bzero(&qc, sizeof(qc));
+	if (rc == -1)
+		return;
+	emit(buf, len, "# HELP mockpie_mail_queue_depth Mail not sent yet "
+	    "(queued or waiting for a retry).\n# TYPE "
+	    "mockpie_mail_queue_depth gauge\nmockpie_mail_queue_depth %lld\n",
+	    d.queued + d.retrying);
+	emit(buf, len, "# HELP mockpie_mail_total Mail by outcome, every "
+	    "sender.\n# TYPE mockpie_mail_total counter\n"
+	    "mockpie_mail_total{outcome=\"sent\"} %lld\n"
+	    "mockpie_mail_total{outcome=\"retried\"} %lld\n"
+	    "mockpie_mail_total{outcome=\"dead\"} %lld\n",
+	    d.sent, d.retried, d.dead_total);
 }
 
 static int
@@ -252,6 +309,7 @@ status_prometheus(struct ctx *ctx, const struct scoreboard *sb)
 			emit(buf, &len, "mockpie_signature_fallbacks_total"
 			    "{pid=\"%ld\"} %lu\n", (long)s->pid,
 			    app_counters_of(s)->signature_fallbacks);
+	status_prometheus_mail(ctx, buf, &len);
 	if (len >= STATUS_TEXT_MAX)
 		return -1;
 	return reply_typed(ctx, 200, PROMETHEUS_TYPE, buf, len);

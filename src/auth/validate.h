@@ -52,6 +52,11 @@ void	 validate_register(const struct register_input *,
 	    const struct passlist *, struct arena *, struct field_errors *);
 void	 validate_login(struct arena *, const char *, const char *,
 	    struct field_errors *);
+void	 validate_reset(struct arena *, const char *, const char *,
+	    const char *, const char *, const struct passlist *,
+	    struct field_errors *);
+void	 validate_email_field(struct arena *, const char *, const char *,
+	    struct field_errors *);
 int	 validate_passwords_match(const char *, const char *);
 const char *validate_email_canonical(struct arena *, const char *);
 

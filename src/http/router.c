@@ -14,12 +14,14 @@ extern const struct route handle_health_routes[];
 extern const struct route handle_redis_test_routes[];
 extern const struct route handle_auth_routes[];
 extern const struct route handle_status_routes[];
+extern const struct route handle_email_routes[];
 
 const struct route *const route_tables[] = {
 	handle_health_routes,
 	handle_redis_test_routes,
 	handle_auth_routes,
 	handle_status_routes,
+	handle_email_routes,
 	NULL
 };
 

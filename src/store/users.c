@@ -174,6 +174,34 @@ users_set_password(struct users *u, long long id, const char *hash)
 	return users_sqlite_set_password(u->sqlite, id, hash);
 }
 
+int
+users_email_verified(struct users *u, long long id)
+{
+	if (u->pg != NULL)
+		return users_pg_email_verified(u->pg, id);
+	return users_sqlite_email_verified(u->sqlite, id);
+}
+
+int
+users_set_email_verified(struct users *u, long long id, time_t t)
+{
+	if (u->pg != NULL)
+		return users_pg_set_email_verified(u->pg, id, t);
+	return users_sqlite_set_email_verified(u->sqlite, id, t);
+}
+
+int
+users_reset_password(struct users *u, long long id, const char *hash,
+    time_t t)
+{
+	char	 stamp[USERS_STAMP_LEN + 1];
+
+	users_new_stamp(stamp);
+	if (u->pg != NULL)
+		return users_pg_reset_password(u->pg, id, hash, stamp, t);
+	return users_sqlite_reset_password(u->sqlite, id, hash, stamp, t);
+}
+
 /* /health: 0 with "ok" in msg, or -1 with the reason (not logged). */
 int
 users_ping(struct users *u, char *msg, size_t msglen)

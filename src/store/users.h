@@ -91,6 +91,20 @@ int		 users_find_by_email(struct users *, const char *,
 		    struct arena *, struct user *);
 /* Replaces user id's password hash: 0, or -1 (logged). */
 int		 users_set_password(struct users *, long long, const char *);
+/*
+ * Issue 15.  Whether user id's address was verified: 1 yes, 0 no (or no
+ * such row), -1 fault (logged), USERS_FIND_UNAVAILABLE.
+ */
+int		 users_email_verified(struct users *, long long);
+/* Marks it verified at that time unless it is: 0, -1, or UNAVAILABLE. */
+int		 users_set_email_verified(struct users *, long long, time_t);
+/*
+ * A password reset: the new hash, and a new session stamp so that every
+ * token of the user is refused from now on, Redis or not; updated_at
+ * set to that time.  0, -1 (logged), or USERS_FIND_UNAVAILABLE.
+ */
+int		 users_reset_password(struct users *, long long, const char *,
+		    time_t);
 /* Liveness probe for /health: 0 ok, -1 with the reason in msg. */
 int		 users_ping(struct users *, char *, size_t);
 /* The schema version this build migrates to. */

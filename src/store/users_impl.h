@@ -7,6 +7,7 @@
 #define MOCKPIE_USERS_IMPL_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "store/users.h"
 
@@ -34,6 +35,11 @@ int		 users_sqlite_find_by_email(struct users_sqlite *, const char *,
 int		 users_sqlite_set_password(struct users_sqlite *, long long,
 		    const char *);
 int		 users_sqlite_ping(struct users_sqlite *, char *, size_t);
+int		 users_sqlite_email_verified(struct users_sqlite *, long long);
+int		 users_sqlite_set_email_verified(struct users_sqlite *,
+		    long long, time_t);
+int		 users_sqlite_reset_password(struct users_sqlite *, long long,
+		    const char *, const char *, time_t);
 
 struct users_pg	*users_pg_open(const char *, int, int, char *, size_t);
 int		 users_pg_connect_now(struct users_pg *, char *, size_t);
@@ -47,6 +53,11 @@ int		 users_pg_find_by_email(struct users_pg *, const char *,
 int		 users_pg_set_password(struct users_pg *, long long,
 		    const char *);
 int		 users_pg_ping(struct users_pg *, char *, size_t);
+int		 users_pg_email_verified(struct users_pg *, long long);
+int		 users_pg_set_email_verified(struct users_pg *, long long,
+		    time_t);
+int		 users_pg_reset_password(struct users_pg *, long long,
+		    const char *, const char *, time_t);
 void		 users_pg_name(const char *, char *, size_t);
 
 #endif

@@ -54,6 +54,8 @@ static const char *const pg_migrations[] = {
 	"UPDATE users SET session_stamp = substr(encode(sha256(convert_to("
 	"gen_random_uuid()::text || gen_random_uuid()::text, 'UTF8')),"
 	" 'hex'), 1, 32);",
+	/* 3: see users_sqlite.c (issue 15) */
+	"ALTER TABLE users ADD COLUMN email_verified_at bigint;",
 };
 #define PG_VERSION							\
 	((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -84,6 +86,16 @@ static const char *const pg_migrations[] = {
 	"SELECT " PG_COLUMNS ", password_hash FROM users"		\
 	" WHERE lower(email) = lower($1)"
 #define SQL_SET_PASSWORD "UPDATE users SET password_hash = $2 WHERE id = $1"
+/* Issue 15's flows; see users_sqlite.c. */
+#define SQL_VERIFIED							\
+	"SELECT (email_verified_at IS NOT NULL)::int FROM users"	\
+	" WHERE id = $1"
+#define SQL_SET_VERIFIED						\
+	"UPDATE users SET email_verified_at ="				\
+	" coalesce(email_verified_at, $2) WHERE id = $1"
+#define SQL_RESET_PASSWORD						\
+	"UPDATE users SET password_hash = $2, session_stamp = $3,"	\
+	" updated_at = $4 WHERE id = $1"
 /* Which of the three collide; only run after the INSERT refused. */
 #define SQL_CONFLICT							\
 	"SELECT coalesce(bool_or(lower(email) = lower($1)), false)::int," \
@@ -103,6 +115,9 @@ static const struct {
 	{ "mockpie_set_password",	SQL_SET_PASSWORD },
 	{ "mockpie_conflict",		SQL_CONFLICT },
 	{ "mockpie_version",		SQL_VERSION },
+	{ "mockpie_verified",		SQL_VERIFIED },
+	{ "mockpie_set_verified",	SQL_SET_VERIFIED },
+	{ "mockpie_reset_password",	SQL_RESET_PASSWORD },
 };
 #define ST_INSERT	"mockpie_insert"
 #define ST_BY_ID	"mockpie_by_id"
@@ -1083,4 +1098,80 @@ users_pg_ping(struct users_pg *u, char *msg, size_t msglen)
 	}
 	PQclear(r);
 	return ret;
+}
+
+/*
+ * Runs one of issue 15's statements with the id and n values: for a
+ * SELECT its integer (0 without a row), for an UPDATE 0 when it touched
+ * the row; -1 on a fault (logged), USERS_FIND_UNAVAILABLE when down.
+ */
+static int
+pg_email_run(struct users_pg *u, const char *stmt, const char *what,
+    long long id, int n, const char *const *vals)
+{
+	const char	*v[4];
+	char		 s[PG_INT_MAX];
+	PGresult	*r;
+	int		 i, ret = -1;
+
+	if (!pg_mine(u))
+		return -1;
+	snprintf(s, sizeof(s), "%lld", id);
+	v[0] = s;
+	for (i = 1; i < n && i < 4; i++)
+		v[i] = vals[i - 1];
+	switch (pg_run(u, stmt, n, v, 1, &r)) {
+	case PG_OK:
+		if (PQresultStatus(r) == PGRES_TUPLES_OK)
+			ret = PQntuples(r) == 1 ?
+			    atoi(PQgetvalue(r, 0, 0)) : 0;
+		else if (strcmp(PQcmdTuples(r), "1") == 0)
+			ret = 0;
+		else
+			log_warnx("users: %s: no user %lld", what, id);
+		break;
+	case PG_REFUSED:
+		log_warnx("users: %s: %s", what,
+		    PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+		break;
+	case PG_DOWN:
+		ret = USERS_FIND_UNAVAILABLE;
+		break;
+	}
+	PQclear(r);
+	return ret;
+}
+
+int
+users_pg_email_verified(struct users_pg *u, long long id)
+{
+	return pg_email_run(u, "mockpie_verified", "email verified", id, 1,
+	    NULL);
+}
+
+int
+users_pg_set_email_verified(struct users_pg *u, long long id, time_t t)
+{
+	const char	*v[1];
+	char		 s[PG_INT_MAX];
+
+	snprintf(s, sizeof(s), "%lld", (long long)t);
+	v[0] = s;
+	return pg_email_run(u, "mockpie_set_verified", "set email verified",
+	    id, 2, v);
+}
+
+int
+users_pg_reset_password(struct users_pg *u, long long id, const char *hash,
+    const char *stamp, time_t t)
+{
+	const char	*v[3];
+	char		 s[PG_INT_MAX];
+
+	snprintf(s, sizeof(s), "%lld", (long long)t);
+	v[0] = hash;
+	v[1] = stamp;
+	v[2] = s;
+	return pg_email_run(u, "mockpie_reset_password", "reset password",
+	    id, 4, v);
 }

@@ -57,6 +57,8 @@ static const char *const users_migrations[] = {
 	"ALTER TABLE users ADD COLUMN session_stamp TEXT NOT NULL"
 	" DEFAULT '';"
 	"UPDATE users SET session_stamp = lower(hex(randomblob(16)));",
+	/* 3: when the address was proven by a mailed code (issue 15) */
+	"ALTER TABLE users ADD COLUMN email_verified_at INTEGER;",
 };
 #define USERS_VERSION							\
 	((int)(sizeof(users_migrations) / sizeof(users_migrations[0])))
@@ -87,6 +89,16 @@ static const char *const users_migrations[] = {
 #define SQL_BY_EMAIL							\
 	"SELECT " USERS_COLUMNS ", password_hash FROM users"		\
 	" WHERE email = ?1"
+/* Issue 15's flows, rare: prepared at each call (users_sqlite_update). */
+#define SQL_VERIFIED							\
+	"SELECT email_verified_at IS NOT NULL FROM users WHERE id = ?1"
+#define SQL_SET_VERIFIED						\
+	"UPDATE users SET email_verified_at ="				\
+	" coalesce(email_verified_at, ?3) WHERE id = ?1"
+/* a reset is the user's change: a new stamp ends every token */
+#define SQL_RESET_PASSWORD						\
+	"UPDATE users SET password_hash = ?2, session_stamp = ?4,"	\
+	" updated_at = ?3 WHERE id = ?1"
 /* Which of the three collide; only run after the INSERT refused. */
 #define SQL_CONFLICT							\
 	"SELECT coalesce(max(email = ?1), 0),"				\
@@ -768,4 +780,79 @@ int
 users_schema_version(void)
 {
 	return USERS_VERSION;
+}
+
+/*
+ * Runs one of the rare statements of issue 15 on row id with the text
+ * ?2, the integer ?3 and the text ?4 (unused ones ignored).  For a
+ * SELECT: its integer, or 0 without a row; for an UPDATE: 0 when it
+ * touched the row, else -1.  -1 on a fault (logged).
+ */
+static int
+users_sqlite_update(struct users_sqlite *u, const char *sql,
+    const char *what, long long id, const char *text, long long n,
+    const char *text2)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc, ret = -1;
+
+	if (!users_mine(u))
+		return -1;
+	if ((rc = sqlite3_prepare_v2(u->db, sql, -1, &st, NULL)) !=
+	    SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 1, id)) != SQLITE_OK ||
+	    (sqlite3_bind_parameter_count(st) >= 2 && text != NULL &&
+	    (rc = users_bind(st, 2, text)) != SQLITE_OK) ||
+	    (sqlite3_bind_parameter_count(st) >= 3 &&
+	    (rc = sqlite3_bind_int64(st, 3, n)) != SQLITE_OK) ||
+	    (sqlite3_bind_parameter_count(st) >= 4 && text2 != NULL &&
+	    (rc = users_bind(st, 4, text2)) != SQLITE_OK)) {
+		log_warnx("users: %s: %s", what, sqlite3_errstr(rc));
+		goto done;
+	}
+	switch (rc = sqlite3_step(st)) {
+	case SQLITE_ROW:
+		ret = sqlite3_column_int(st, 0);
+		break;
+	case SQLITE_DONE:
+		if (sqlite3_stmt_readonly(st))
+			ret = 0;
+		else if (sqlite3_changes(u->db) == 1)
+			ret = 0;
+		else
+			log_warnx("users: %s: no user %lld", what, id);
+		break;
+	default:
+		log_warnx("users: %s: %s", what, sqlite3_errstr(rc));
+		break;
+	}
+done:
+	sqlite3_finalize(st);	/* harmless on NULL */
+	return ret;
+}
+
+/* 1 when user id's address is verified, 0 when not or no such row. */
+int
+users_sqlite_email_verified(struct users_sqlite *u, long long id)
+{
+	return users_sqlite_update(u, SQL_VERIFIED, "email verified", id,
+	    NULL, 0, NULL);
+}
+
+/* Sets email_verified_at to t unless set: 0, or -1 (logged). */
+int
+users_sqlite_set_email_verified(struct users_sqlite *u, long long id,
+    time_t t)
+{
+	return users_sqlite_update(u, SQL_SET_VERIFIED, "set email verified",
+	    id, NULL, (long long)t, NULL);
+}
+
+/* A reset's new hash and stamp, updated_at t: 0, or -1 (logged). */
+int
+users_sqlite_reset_password(struct users_sqlite *u, long long id,
+    const char *hash, const char *stamp, time_t t)
+{
+	return users_sqlite_update(u, SQL_RESET_PASSWORD, "reset password",
+	    id, hash, (long long)t, stamp);
 }

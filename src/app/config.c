@@ -110,6 +110,9 @@ static const struct config_key config_keys[] = {
 	/* the original MockPie platform (README: in front of it) */
 	{ "platform_tokens",		T_SPECIAL, 0, 0, 0, 0 },
 	{ "platform_key_prefix",	T_STR,	STR(platform_key_prefix), 0, 0 },
+	/* the original MockPie database (issue 10.2) */
+	{ "users_table",		T_SPECIAL, 0, 0, 0, 0 },
+	{ "rehash_legacy",		T_BOOL,	OFF(rehash_legacy), 0, 0, 1 },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -192,6 +195,10 @@ config_defaults(struct config *c)
 	c->refresh_reuse_grace = 10;
 	c->login_max_failures = 10;
 	c->login_failure_window = 15 * 60;
+
+	/* the original MockPie database (issue 10.2) */
+	c->users_table_original = 0;	/* users_table = mockpie */
+	c->rehash_legacy = 1;
 }
 
 static void
@@ -337,6 +344,15 @@ set_special(struct config *c, const char *key, const char *v)
 			c->platform_tokens = 0;
 		else if (strcmp(v, "original") == 0)
 			c->platform_tokens = 1;
+		else
+			return -1;
+		return 0;
+	}
+	if (strcmp(key, "users_table") == 0) {
+		if (strcmp(v, "mockpie") == 0)
+			c->users_table_original = 0;
+		else if (strcmp(v, "original") == 0)
+			c->users_table_original = 1;
 		else
 			return -1;
 		return 0;
@@ -656,6 +672,13 @@ validate(struct config *c, char *err, size_t errlen)
 	    c->pool.request_timeout * 1000L) {
 		snprintf(err, errlen, "database_statement_timeout_ms: must be "
 		    "below request_timeout (%d s)", c->pool.request_timeout);
+		return -1;
+	}
+	/* SPEC 5: the original MockPie keeps its users in PostgreSQL */
+	if (c->users_table_original && !database_is_url(c->database)) {
+		snprintf(err, errlen, "users_table: original needs a "
+		    "postgresql:// database (the original MockPie backend's "
+		    "users table); a SQLite file has only mockpie's own");
 		return -1;
 	}
 	if (c->refresh_reuse_grace >= c->refresh_token_ttl) {

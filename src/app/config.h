@@ -59,6 +59,10 @@ struct config {
 	int		 platform_tokens;	/* 1: original's claims + keys */
 	char		 platform_key_prefix[64];
 
+	/* the original MockPie database (issue 10.2, SPEC 5) */
+	int		 users_table_original;	/* users_table = original */
+	int		 rehash_legacy;		/* bcrypt to Argon2id */
+
 	/* the file this came from, for messages and reload */
 	char		 path[CONFIG_PATH_MAX];
 };

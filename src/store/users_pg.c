@@ -113,8 +113,8 @@ static const char *const pg_migrations[] = {
 #define OG_EPOCH(c)							\
 	"floor(extract(epoch FROM " c "::timestamptz))::bigint"
 #define OG_COLUMNS							\
-	"id, coalesce(first_name, ''), coalesce(last_name, ''), username,"	\
-	" email, phone_number, lower(gender::text), "			\
+	"id, coalesce(first_name, ''), coalesce(last_name, ''),"	\
+	" username, email, phone_number, lower(gender::text), "		\
 	OG_EPOCH("created_at") ", " OG_EPOCH("updated_at") ", password"
 #define OG_LIVE		" AND deleted_at IS NULL"
 #define OG_INSERT							\
@@ -875,9 +875,9 @@ pg_run(struct users_pg *u, const char *stmt, int n, const char *const *vals,
 /*
  * Checks url (libpq's URI form, SPEC 5) and keeps it; connects nothing:
  * the first call in each worker does, after fork.  original: the
- * original MockPie backend's table (users_table = original).  Returns a handle the
- * caller frees with users_pg_close, or NULL with the reason in err
- * (never the password).
+ * original MockPie backend's table (users_table = original).  Returns a
+ * handle the caller frees with users_pg_close, or NULL with the reason
+ * in err (never the password).
  */
 struct users_pg *
 users_pg_open(const char *url, int connect_timeout_ms,
@@ -1080,7 +1080,7 @@ users_pg_create(struct users_pg *u, const struct user *in,
 	switch (pg_run(u, ST_INSERT, u->original ? 7 : 9, f, 0, &r)) {
 	case PG_OK:
 		if (u->original && PQntuples(r) == 0) {
-			/* the NOT EXISTS of OG_INSERT: a duplicate in any case */
+			/* OG_INSERT's NOT EXISTS: a duplicate, any case */
 			res = pg_which_dup(u, f, NULL);
 			break;
 		}

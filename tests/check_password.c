@@ -1,7 +1,8 @@
 /*
  * password: Argon2id hash and verify with cheap parameters (PITFALLS
  * Check: the 64 MiB default would pass the 4 s timeout), and the equal
- * cost of the unknown-user path.
+ * cost of the unknown-user path; bcrypt hashes of the original MockPie
+ * backend, made at test time by python3-bcrypt (tests/bcrypt_py.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sodium.h>
 
 #include "auth/password.h"
+#include "bcrypt_py.h"
 #include "runner.h"
 
 #define PW		"correct horse battery staple"
@@ -295,6 +297,107 @@ START_TEST(hash_with_other_parameters_needs_rehash)
 }
 END_TEST
 
+static void
+bcrypt_of(const char *pw, const char *prefix, char h[BCRYPT_PY_HASH_MAX])
+{
+	ck_assert_msg(bcrypt_py_hash(pw, 4, prefix, h) == 0,
+	    "python3-bcrypt made no hash (see stderr)");
+	ck_assert_int_eq(strncmp(h + 1, prefix, 2), 0);
+}
+
+START_TEST(bcrypt_hash_of_the_original_verifies_with_its_password)
+{
+	char	 h[BCRYPT_PY_HASH_MAX];
+
+	bcrypt_of(PW, "2b", h);
+	ck_assert_int_eq(verify(h, PW), 1);
+	ck_assert_int_eq(password_is_legacy(h), 1);
+	bcrypt_of("p\xc3\xa4ss w\xc3\xb6rd \xe2\x82\xac!", "2a", h);
+	ck_assert_int_eq(verify(h, "p\xc3\xa4ss w\xc3\xb6rd \xe2\x82\xac!"), 1);
+	/* $2y$ (PHP's name) is the $2b$ algorithm */
+	bcrypt_of(PW, "2b", h);
+	h[2] = 'y';
+	ck_assert_int_eq(verify(h, PW), 1);
+}
+END_TEST
+
+START_TEST(bcrypt_hash_refuses_a_wrong_password)
+{
+	char	 h[BCRYPT_PY_HASH_MAX];
+
+	bcrypt_of(PW, "2b", h);
+	ck_assert_int_eq(verify(h, "correct horse battery stapl"), 0);
+	ck_assert_int_eq(verify(h, PW "e"), 0);
+	ck_assert_int_eq(verify(h, "Correct horse battery staple"), 0);
+	ck_assert_int_eq(verify(h, ""), 0);
+	/* no bcrypt library hashes a NUL: never a match, even if cut there */
+	ck_assert_int_eq(password_verify(&cheap, h, PW "\0x",
+	    strlen(PW) + 2), 0);
+	ck_assert_int_eq(password_verify(&cheap, h, NULL, 0), -1);
+}
+END_TEST
+
+START_TEST(bcrypt_hash_truncated_or_altered_is_a_fault_or_no_match)
+{
+	char	 h[BCRYPT_PY_HASH_MAX], cut[BCRYPT_PY_HASH_MAX];
+	size_t	 len;
+
+	bcrypt_of(PW, "2b", h);
+	len = strlen(h);
+	memcpy(cut, h, len + 1);
+	cut[len - 1] = '\0';			/* one character short */
+	ck_assert_int_eq(verify(cut, PW), -1);
+	cut[29] = '\0';				/* salt and half the hash */
+	ck_assert_int_eq(verify(cut, PW), -1);
+	ck_assert_int_eq(verify("$2b$", PW), -1);
+	memcpy(cut, h, len + 1);
+	cut[len - 3] = cut[len - 3] == 'A' ? 'B' : 'A';	/* hash altered */
+	ck_assert_int_eq(verify(cut, PW), 0);
+	memcpy(cut, h, len + 1);
+	cut[len - 3] = '!';			/* not bcrypt's base64 */
+	ck_assert_int_eq(verify(cut, PW), -1);
+	ck_assert_int_eq(password_needs_rehash(&cheap, cut), -1);
+}
+END_TEST
+
+START_TEST(bcrypt_hash_with_a_bad_prefix_or_cost_is_a_fault)
+{
+	char	 h[BCRYPT_PY_HASH_MAX], bad[BCRYPT_PY_HASH_MAX];
+
+	bcrypt_of(PW, "2b", h);
+	memcpy(bad, h, sizeof(bad));
+	bad[2] = 'x';				/* $2x$: the buggy variant */
+	ck_assert_int_eq(verify(bad, PW), -1);
+	memcpy(bad, h, sizeof(bad));
+	bad[1] = '1';				/* $1b$ */
+	ck_assert_int_eq(verify(bad, PW), -1);
+	memcpy(bad, h, sizeof(bad));
+	bad[4] = '0';
+	bad[5] = '3';				/* cost 3: below bcrypt's 4 */
+	ck_assert_int_eq(verify(bad, PW), -1);
+	memcpy(bad, h, sizeof(bad));
+	bad[4] = '3';
+	bad[5] = '2';				/* cost 32 */
+	ck_assert_int_eq(verify(bad, PW), -1);
+	memcpy(bad, h, sizeof(bad));
+	bad[6] = '.';				/* no $ after the cost */
+	ck_assert_int_eq(verify(bad, PW), -1);
+}
+END_TEST
+
+START_TEST(bcrypt_hash_always_needs_a_rehash_to_argon2id)
+{
+	char	 h[BCRYPT_PY_HASH_MAX], a[PASSWORD_HASH_MAX];
+
+	bcrypt_of(PW, "2b", h);
+	ck_assert_int_eq(password_needs_rehash(&cheap, h), 1);
+	ck_assert_int_eq(password_needs_rehash(NULL, h), 1);
+	ck_assert_int_eq(password_hash(&cheap, PW, strlen(PW), a), 0);
+	ck_assert_int_eq(password_is_legacy(a), 0);
+	ck_assert_int_eq(password_is_legacy(NULL), 0);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -312,6 +415,18 @@ suite(void)
 	tcase_add_test(tc, password_over_the_byte_limit_is_refused);
 	tcase_add_test(tc, garbage_stored_hash_is_not_a_match);
 	tcase_add_test(tc, hash_with_other_parameters_needs_rehash);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bcrypt");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_set_timeout(tc, 20);	/* python's start-up, several times */
+	tcase_add_test(tc,
+	    bcrypt_hash_of_the_original_verifies_with_its_password);
+	tcase_add_test(tc, bcrypt_hash_refuses_a_wrong_password);
+	tcase_add_test(tc,
+	    bcrypt_hash_truncated_or_altered_is_a_fault_or_no_match);
+	tcase_add_test(tc, bcrypt_hash_with_a_bad_prefix_or_cost_is_a_fault);
+	tcase_add_test(tc, bcrypt_hash_always_needs_a_rehash_to_argon2id);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timing");

@@ -236,6 +236,33 @@ START_TEST(a_new_password_hash_replaces_the_old_and_keeps_updated_at)
 }
 END_TEST
 
+START_TEST(a_rehash_replaces_only_the_hash_that_was_verified)
+{
+	struct users	*u = open_store();
+	struct user	 in = sample("re2@example.org", "rehash2",
+			    "+4411111112");
+	struct user	 out, got, stale;
+	const char	*stamp;
+	const char	*fresh = "$argon2id$v=19$m=8192,t=1,p=1$c2FsdA$bmV3";
+	const char	*other = "$argon2id$v=19$m=8192,t=1,p=1$c2FsdA$b3Ro";
+
+	ck_assert_int_eq(users_create(u, &in, arena, &out), USERS_OK);
+	ck_assert_int_eq(users_find_by_email(u, "re2@example.org", arena,
+	    &got), 1);
+	stale = got;
+	stamp = got.session_stamp;
+	ck_assert_int_eq(users_set_password_hash(u, &got, fresh, arena), 1);
+	ck_assert_str_eq(got.password_hash, fresh);
+	ck_assert_str_eq(got.session_stamp, stamp);	/* its own column */
+	/* a login that verified the old hash meanwhile does not overwrite */
+	ck_assert_int_eq(users_set_password_hash(u, &stale, other, arena), 0);
+	ck_assert_int_eq(users_find_by_email(u, "re2@example.org", arena,
+	    &got), 1);
+	ck_assert_str_eq(got.password_hash, fresh);
+	users_close(u);
+}
+END_TEST
+
 START_TEST(unknown_id_and_email_are_not_found)
 {
 	struct users	*u = open_store();
@@ -851,6 +878,8 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc,
 	    created_user_is_found_by_id_and_by_email_in_any_case);
+	tcase_add_test(tc,
+	    a_rehash_replaces_only_the_hash_that_was_verified);
 	tcase_add_test(tc, unknown_id_and_email_are_not_found);
 	tcase_add_test(tc,
 	    each_user_gets_a_random_session_stamp_that_lookups_return);

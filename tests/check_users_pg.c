@@ -3,8 +3,11 @@
  * that this program starts (tests/pg_server.c), one fresh database per
  * test: check_users.c's cases that apply to a server, then what only a
  * server has: a lost, refused, hung or slow server is USERS_UNAVAILABLE
- * within the timeouts, and the store recovers by itself.  Skipped (77)
- * with the reason when no PostgreSQL can run here.
+ * within the timeouts, and the store recovers by itself; with
+ * users_table = original (issue 10.2) the original MockPie backend's
+ * table, built by tests/original_users.sql and filled with bcrypt hashes
+ * from python3-bcrypt.  Skipped (77) with the reason when no PostgreSQL
+ * can run here.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -23,6 +26,8 @@
 #include "lib/arena.h"
 #include "app/app.h"
 #include "app/config.h"
+#include "auth/password.h"
+#include "bcrypt_py.h"
 #include "pg_server.h"
 #include "redis_server.h"
 #include "runner.h"
@@ -37,6 +42,7 @@ static pid_t		 srv_owner;
 static char		 dbname[64];
 static char		 url[URL_MAX];
 static struct arena	*arena;
+static int		 original;	/* users_table = original */
 
 static void
 stop_suite_server(void)
@@ -62,6 +68,7 @@ teardown(void)
 {
 	arena_free(arena);
 	arena = NULL;
+	original = 0;
 }
 
 static struct user
@@ -93,6 +100,7 @@ open_url(const char *which, int connect_ms, int statement_ms)
 	cfg.database_connect_timeout_ms = connect_ms;
 	cfg.database_statement_timeout_ms = statement_ms;
 	app_users_settings(&cfg, &set);
+	set.original = original;
 	u = users_open_settings(&set, err, sizeof(err));
 	config_fini(&cfg);
 	ck_assert_msg(u != NULL, "users_open_settings: %s", err);
@@ -206,6 +214,33 @@ START_TEST(a_new_password_hash_replaces_the_old_and_keeps_updated_at)
 	ck_assert_str_eq(got.password_hash, fresh);
 	ck_assert_int_eq(got.updated_at, out.updated_at);
 	ck_assert_int_eq(users_set_password(u, out.id + 1000, fresh), -1);
+	users_close(u);
+}
+END_TEST
+
+START_TEST(a_rehash_replaces_only_the_hash_that_was_verified)
+{
+	struct users	*u = open_store();
+	struct user	 in = sample("re2@example.org", "rehash2",
+			    "+4411111112");
+	struct user	 out, got, stale;
+	const char	*stamp;
+	const char	*fresh = "$argon2id$v=19$m=8192,t=1,p=1$c2FsdA$bmV3";
+	const char	*other = "$argon2id$v=19$m=8192,t=1,p=1$c2FsdA$b3Ro";
+
+	ck_assert_int_eq(users_create(u, &in, arena, &out), USERS_OK);
+	ck_assert_int_eq(users_find_by_email(u, "re2@example.org", arena,
+	    &got), 1);
+	stale = got;
+	stamp = got.session_stamp;
+	ck_assert_int_eq(users_set_password_hash(u, &got, fresh, arena), 1);
+	ck_assert_str_eq(got.password_hash, fresh);
+	ck_assert_str_eq(got.session_stamp, stamp);	/* its own column */
+	/* a login that verified the old hash meanwhile does not overwrite */
+	ck_assert_int_eq(users_set_password_hash(u, &stale, other, arena), 0);
+	ck_assert_int_eq(users_find_by_email(u, "re2@example.org", arena,
+	    &got), 1);
+	ck_assert_str_eq(got.password_hash, fresh);
 	users_close(u);
 }
 END_TEST
@@ -896,6 +931,306 @@ START_TEST(configuration_keeps_the_url_as_given_and_checks_it)
 }
 END_TEST
 
+/* users_table = original (issue 10.2) */
+
+/* The original's table, from tests/original_users.sql. */
+static void
+og_load(void)
+{
+	char	 sql[4096];
+	size_t	 n;
+	FILE	*f;
+
+	ck_assert_ptr_nonnull(f = fopen(MOCKPIE_TESTDIR "/original_users.sql",
+	    "r"));
+	n = fread(sql, 1, sizeof(sql) - 1, f);
+	ck_assert(feof(f));
+	fclose(f);
+	sql[n] = '\0';
+	raw_exec(sql);
+}
+
+static void
+og_setup(void)
+{
+	setup();
+	og_load();
+	original = 1;
+}
+
+/* A row as the original's registration writes it; its id. */
+static long long
+og_insert(const char *email, const char *username, const char *phone,
+    const char *gender, const char *hash)
+{
+	char	 sql[1024];
+
+	snprintf(sql, sizeof(sql), "INSERT INTO users (first_name, last_name,"
+	    " username, email, phone_number, gender, password, "
+	    "remember_token) VALUES ('Grace', NULL, '%s', '%s', '%s', '%s', "
+	    "'%s', '') RETURNING id", username, email, phone, gender, hash);
+	return raw_int(sql);
+}
+
+static void
+bcrypt_of(const char *pw, char h[BCRYPT_PY_HASH_MAX])
+{
+	ck_assert_msg(bcrypt_py_hash(pw, 4, "2b", h) == 0,
+	    "python3-bcrypt made no hash (see stderr)");
+}
+
+/* The first value of sql's first row, as text, into buf. */
+static void
+raw_text(const char *sql, char *buf, size_t len)
+{
+	PGconn		*c = admin();
+	PGresult	*r = PQexec(c, sql);
+
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK &&
+	    PQntuples(r) == 1, "%s: %s", sql, PQerrorMessage(c));
+	snprintf(buf, len, "%s", PQgetisnull(r, 0, 0) ? "(null)" :
+	    PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+}
+
+START_TEST(original_user_is_found_with_the_api_gender_and_its_bcrypt_hash)
+{
+	struct users	*u = open_store();
+	struct user	 got, again;
+	char		 h[BCRYPT_PY_HASH_MAX];
+	long long	 id;
+
+	bcrypt_of("grace's password", h);
+	id = og_insert("Grace@Example.org", "grace", "+15550001111",
+	    "PREFER_NOT_TO_SAY", h);
+	ck_assert_int_eq(users_find_by_email(u, "grace@example.ORG", arena,
+	    &got), 1);
+	ck_assert_int_eq(got.id, id);
+	ck_assert_str_eq(got.email, "Grace@Example.org");
+	ck_assert_str_eq(got.first_name, "Grace");
+	ck_assert_str_eq(got.last_name, "");		/* NULL there */
+	ck_assert_str_eq(got.username, "grace");
+	ck_assert_str_eq(got.phone_number, "+15550001111");
+	ck_assert_str_eq(got.gender, "prefer_not_to_say");
+	ck_assert_str_eq(got.password_hash, h);
+	ck_assert_int_gt(got.created_at, 0);
+	ck_assert_int_eq(got.created_at, raw_int("SELECT floor(extract(epoch "
+	    "FROM created_at::timestamptz)) FROM users"));
+	ck_assert_int_eq(password_verify(NULL, got.password_hash,
+	    "grace's password", 16), 1);
+	/* a stamp without a column for it: the same on every read */
+	ck_assert_uint_eq(strlen(got.session_stamp), 32);
+	ck_assert_int_eq(users_find_by_id(u, id, arena, &again), 1);
+	ck_assert_ptr_null(again.password_hash);
+	ck_assert_str_eq(again.session_stamp, got.session_stamp);
+	ck_assert_str_eq(again.gender, "prefer_not_to_say");
+	users_close(u);
+}
+END_TEST
+
+START_TEST(soft_deleted_user_is_not_found_by_email_or_id)
+{
+	struct users	*u = open_store();
+	struct user	 got;
+	char		 h[BCRYPT_PY_HASH_MAX];
+	long long	 id;
+
+	bcrypt_of("deleted password", h);
+	id = og_insert("gone@example.org", "gone", "+15550002222", "MALE", h);
+	ck_assert_int_eq(users_find_by_id(u, id, arena, &got), 1);
+	raw_exec("UPDATE users SET deleted_at = now()");
+	ck_assert_int_eq(users_find_by_email(u, "gone@example.org", arena,
+	    &got), 0);
+	ck_assert_int_eq(users_find_by_id(u, id, arena, &got), 0);
+	users_close(u);
+}
+END_TEST
+
+START_TEST(registration_writes_a_row_the_original_reads)
+{
+	struct users	*u = open_store();
+	struct user	 in = sample("New@Example.org", "newbie",
+			    "+15550003333");
+	struct user	 out, got;
+	char		 v[256];
+	time_t		 before, after;
+
+	before = time(NULL);
+	ck_assert_int_eq(users_create(u, &in, arena, &out), USERS_OK);
+	after = time(NULL);
+	ck_assert_str_eq(out.email, "new@example.org");
+	ck_assert_ptr_null(out.password_hash);
+	ck_assert_int_ge(out.created_at, before - 1);	/* whole seconds */
+	ck_assert_int_le(out.created_at, after);
+	ck_assert_uint_eq(strlen(out.session_stamp), 32);
+	/* read back as the original would */
+	raw_text("SELECT gender::text FROM users", v, sizeof(v));
+	ck_assert_str_eq(v, "FEMALE");
+	raw_text("SELECT password FROM users", v, sizeof(v));
+	ck_assert_str_eq(v, in.password_hash);
+	raw_text("SELECT email || ' ' || username || ' ' || phone_number || "
+	    "' ' || first_name || ' ' || last_name FROM users", v, sizeof(v));
+	ck_assert_str_eq(v, "new@example.org newbie +15550003333 Ada "
+	    "Lovelace");
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM users WHERE "
+	    "created_at IS NOT NULL AND updated_at = created_at AND "
+	    "deleted_at IS NULL AND email_verified_at IS NULL AND "
+	    "remember_token = ''"), 1);
+	ck_assert_int_eq(raw_int("SELECT floor(extract(epoch FROM "
+	    "created_at::timestamptz)) FROM users"), out.created_at);
+	/* and by mockpie, with the stamp it answered */
+	ck_assert_int_eq(users_find_by_id(u, out.id, arena, &got), 1);
+	ck_assert_str_eq(got.session_stamp, out.session_stamp);
+	ck_assert_str_eq(got.gender, "female");
+	/* nothing of mockpie's own schema was made */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM pg_class WHERE "
+	    "relname = 'schema_version'"), 0);
+	users_close(u);
+}
+END_TEST
+
+START_TEST(duplicates_of_the_originals_rows_are_refused_in_any_case)
+{
+	struct users	*u = open_store();
+	struct user	 in, out;
+	char		 h[BCRYPT_PY_HASH_MAX];
+
+	bcrypt_of("their password", h);
+	og_insert("Mixed.Case@Example.org", "Their_Name", "+15550004444",
+	    "FEMALE", h);
+	og_insert("deleted@example.org", "deleted_one", "+15550005555",
+	    "MALE", h);
+	raw_exec("UPDATE users SET deleted_at = now() WHERE "
+	    "username = 'deleted_one'");
+	in = sample("mixed.case@example.org", "other1", "+15550006666");
+	ck_assert_int_eq(users_create(u, &in, arena, &out), USERS_DUP_EMAIL);
+	in = sample("fresh@example.org", "their_name", "+15550006666");
+	ck_assert_int_eq(users_create(u, &in, arena, &out),
+	    USERS_DUP_USERNAME);
+	in = sample("fresh@example.org", "other1", "+15550004444");
+	ck_assert_int_eq(users_create(u, &in, arena, &out), USERS_DUP_PHONE);
+	/* the original's unique constraints hold soft-deleted rows too */
+	in = sample("deleted@example.org", "other1", "+15550006666");
+	ck_assert_int_eq(users_create(u, &in, arena, &out), USERS_DUP_EMAIL);
+	in = sample("fresh@example.org", "other1", "+15550005555");
+	ck_assert_int_eq(users_create(u, &in, arena, &out), USERS_DUP_PHONE);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM users"), 2);
+	in = sample("fresh@example.org", "other1", "+15550006666");
+	ck_assert_int_eq(users_create(u, &in, arena, &out), USERS_OK);
+	users_close(u);
+}
+END_TEST
+
+START_TEST(rehash_replaces_only_the_verified_hash_and_changes_the_stamp)
+{
+	struct users	*u = open_store();
+	struct user	 got, stale, now;
+	char		 h[BCRYPT_PY_HASH_MAX], v[256];
+	const char	*old_stamp;
+	static const char argon[] =
+	    "$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaA";
+
+	bcrypt_of("re-hash me", h);
+	og_insert("re@example.org", "re", "+15550007777", "MALE", h);
+	raw_exec("UPDATE users SET updated_at = created_at - "
+	    "interval '1 day'");
+	ck_assert_int_eq(users_find_by_email(u, "re@example.org", arena,
+	    &got), 1);
+	stale = got;
+	old_stamp = got.session_stamp;
+	ck_assert_int_eq(users_set_password_hash(u, &got, argon, arena), 1);
+	ck_assert_str_eq(got.password_hash, argon);
+	ck_assert_str_ne(got.session_stamp, old_stamp);
+	raw_text("SELECT password FROM users", v, sizeof(v));
+	ck_assert_str_eq(v, argon);
+	/* as the original's model: updated_at moves with the password */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM users WHERE "
+	    "updated_at >= created_at"), 1);
+	ck_assert_int_eq(users_find_by_id(u, got.id, arena, &now), 1);
+	ck_assert_str_eq(now.session_stamp, got.session_stamp);
+	/* a second login that verified the old hash does not overwrite */
+	ck_assert_int_eq(users_set_password_hash(u, &stale,
+	    "$argon2id$v=19$m=8192,t=1,p=1$b3RoZXJzYWx0c2FsdA$aGFzaA",
+	    arena), 0);
+	raw_text("SELECT password FROM users", v, sizeof(v));
+	ck_assert_str_eq(v, argon);
+	/* nor for a soft-deleted row */
+	raw_exec("UPDATE users SET deleted_at = now()");
+	ck_assert_int_eq(users_set_password_hash(u, &got, h, arena), 0);
+	users_close(u);
+}
+END_TEST
+
+START_TEST(init_db_only_checks_the_originals_table_and_creates_nothing)
+{
+	struct config		 cfg;
+	struct users_settings	 set;
+	struct users		*u;
+	char			 msg[256];
+
+	config_defaults(&cfg);
+	snprintf(cfg.database, sizeof(cfg.database), "%s", url);
+	cfg.users_table_original = 1;
+	app_users_settings(&cfg, &set);
+	ck_assert_int_eq(set.original, 1);
+	/* no table yet: refused, and still none */
+	ck_assert_int_eq(users_init_db(&set), -1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM pg_class WHERE "
+	    "relname IN ('users', 'schema_version')"), 0);
+	og_load();
+	ck_assert_int_eq(users_init_db(&set), 0);
+	ck_assert_int_eq(users_init_db(&set), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM pg_class WHERE "
+	    "relname = 'schema_version'"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM information_schema."
+	    "columns WHERE table_name = 'users'"), 15);
+	/* a column mockpie needs is gone: named in /health */
+	raw_exec("ALTER TABLE users DROP COLUMN deleted_at");
+	ck_assert_int_eq(users_init_db(&set), -1);
+	original = 1;
+	u = open_store();
+	ck_assert_int_eq(users_ping(u, msg, sizeof(msg)), -1);
+	ck_assert_msg(strstr(msg, "deleted_at") != NULL, "%s", msg);
+	users_close(u);
+	raw_exec("ALTER TABLE users ADD COLUMN deleted_at timestamp");
+	raw_exec("ALTER TABLE users ALTER COLUMN gender TYPE text");
+	u = open_store();
+	ck_assert_int_eq(users_ping(u, msg, sizeof(msg)), -1);
+	ck_assert_msg(strstr(msg, "users.gender is text") != NULL, "%s", msg);
+	users_close(u);
+	config_fini(&cfg);
+}
+END_TEST
+
+START_TEST(original_needs_postgresql_not_a_sqlite_file)
+{
+	struct config	 cfg;
+	char		 err[256];
+
+	setenv("MOCKPIE_USERS_TABLE", "original", 1);
+	setenv("MOCKPIE_DATABASE", "/tmp/mockpie-test.db", 1);
+	setenv("MOCKPIE_JWT_SECRET", "0123456789abcdef0123456789abcdef", 1);
+	ck_assert_int_eq(config_load(&cfg, NULL, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "users_table") != NULL &&
+	    strstr(err, "postgresql://") != NULL, "%s", err);
+	config_fini(&cfg);
+	setenv("MOCKPIE_DATABASE", url, 1);
+	ck_assert_msg(config_load(&cfg, NULL, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(cfg.users_table_original, 1);
+	ck_assert_int_eq(cfg.rehash_legacy, 1);
+	config_fini(&cfg);
+	setenv("MOCKPIE_USERS_TABLE", "Original", 1);
+	ck_assert_int_eq(config_load(&cfg, NULL, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "users_table") != NULL, "%s", err);
+	config_fini(&cfg);
+	unsetenv("MOCKPIE_USERS_TABLE");
+	unsetenv("MOCKPIE_DATABASE");
+	unsetenv("MOCKPIE_JWT_SECRET");
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -922,6 +1257,8 @@ suite(void)
 	    created_user_is_found_by_id_and_by_email_in_any_case);
 	tcase_add_test(tc,
 	    a_new_password_hash_replaces_the_old_and_keeps_updated_at);
+	tcase_add_test(tc,
+	    a_rehash_replaces_only_the_hash_that_was_verified);
 	tcase_add_test(tc, unknown_id_and_email_are_not_found);
 	tcase_add_test(tc, duplicate_email_in_another_case_is_refused);
 	tcase_add_test(tc, duplicate_username_in_another_case_is_refused);
@@ -959,6 +1296,29 @@ suite(void)
 	tcase_add_test(tc, version_1_rows_get_distinct_stamps_when_migrated);
 	tcase_add_test(tc, newer_schema_version_is_refused_and_health_says_why);
 	tcase_add_test(tc, foreign_users_table_is_left_untouched);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("original");
+	tcase_set_timeout(tc, 20);
+	tcase_add_checked_fixture(tc, og_setup, teardown);
+	tcase_add_test(tc,
+	    original_user_is_found_with_the_api_gender_and_its_bcrypt_hash);
+	tcase_add_test(tc, soft_deleted_user_is_not_found_by_email_or_id);
+	tcase_add_test(tc, registration_writes_a_row_the_original_reads);
+	tcase_add_test(tc,
+	    duplicates_of_the_originals_rows_are_refused_in_any_case);
+	tcase_add_test(tc,
+	    rehash_replaces_only_the_verified_hash_and_changes_the_stamp);
+	tcase_add_test(tc,
+	    concurrent_registrations_of_one_email_give_exactly_one_success);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("original_schema");
+	tcase_set_timeout(tc, 20);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc,
+	    init_db_only_checks_the_originals_table_and_creates_nothing);
+	tcase_add_test(tc, original_needs_postgresql_not_a_sqlite_file);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("unavailable");

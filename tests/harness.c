@@ -213,6 +213,25 @@ children_of(pid_t parent, pid_t *out, int max)
 	return n;
 }
 
+/* /proc/<pid>/comm without its newline: 0, or -1. */
+static int
+proc_comm(pid_t pid, char *buf, size_t len)
+{
+	char	 path[64];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	if (fgets(buf, (int)len, f) == NULL) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
 /*
  * Waits up to ms for our child pid to exit: its exit status (128 + the
  * signal when killed), or -1 on timeout.  A process that is not our child
@@ -992,9 +1011,21 @@ stack_socket_path(struct stack *s)
 int
 stack_worker_pids(struct stack *s, pid_t *out, int max)
 {
+	char	 mine[32], theirs[32];
+	int	 n, i, k;
+
 	if (s->master <= 0)
 		return 0;
-	return children_of(s->master, out, max);
+	n = children_of(s->master, out, max);
+	/* the application's sidecars (the mail sender) take a name of
+	   their own; workers keep the master's */
+	if (proc_comm(s->master, mine, sizeof(mine)) == -1)
+		return n;
+	for (i = k = 0; i < n; i++)
+		if (proc_comm(out[i], theirs, sizeof(theirs)) == -1 ||
+		    strcmp(mine, theirs) == 0)
+			out[k++] = out[i];
+	return k;
 }
 
 /*

@@ -5,8 +5,12 @@
  * (only the process that started a server may stop it).  Registration,
  * login and /auth/me; concurrent registrations of one email; PostgreSQL
  * stopped or hung gives 503 "Database unavailable" within the timeouts
- * and /health says so; back, the pool recovers without a restart.
- * Skipped (77) with the reason when no PostgreSQL can run here.
+ * and /health says so; back, the pool recovers without a restart.  With
+ * users_table = original (issue 10.2): users the original MockPie
+ * backend registered (bcrypt from python3-bcrypt) log in and are
+ * re-hashed, soft-deleted ones are refused like unknown ones, and a
+ * registration writes a row the original reads.  Skipped (77) with the
+ * reason when no PostgreSQL can run here.
  */
 #include <sys/wait.h>
 
@@ -21,8 +25,10 @@
 #include <libpq-fe.h>
 
 #include "api_client.h"
+#include "bcrypt_py.h"
 #include "harness.h"
 #include "pg_server.h"
+#include "store/users.h"
 #include "redis_server.h"
 #include "runner.h"
 
@@ -44,28 +50,46 @@ struct pg_stack {
 	char			 env_db[ENV_MAX];
 };
 
+/*
+ * The stack on the database mockpie: a fresh server whose schema the
+ * pool makes or, when ps->pg is already running, whatever the caller put
+ * there; extra: more environment, NULL-terminated, or NULL.
+ */
 static void
-start(struct pg_stack *ps)
+start_with(struct pg_stack *ps, const char *const *extra)
 {
-	static const char	*env[6];
+	static const char	*env[12];
 	struct stack_options	 o;
+	size_t			 n = 0;
 
-	ck_assert_ptr_nonnull(ps->pg = pg_server_start());
-	ck_assert_int_eq(pg_server_create_db(ps->pg, "mockpie"), 0);
+	if (ps->pg == NULL) {
+		ck_assert_ptr_nonnull(ps->pg = pg_server_start());
+		ck_assert_int_eq(pg_server_create_db(ps->pg, "mockpie"), 0);
+	}
 	pg_server_url(ps->pg, "mockpie", ps->url, sizeof(ps->url));
 	snprintf(ps->env_db, sizeof(ps->env_db), "MOCKPIE_DATABASE=%s",
 	    ps->url);
-	env[0] = ps->env_db;
-	env[1] = "MOCKPIE_DATABASE_CONNECT_TIMEOUT_MS=500";
-	env[2] = "MOCKPIE_DATABASE_STATEMENT_TIMEOUT_MS=1000";
-	env[3] = "MOCKPIE_PASSWORD_OPSLIMIT=1";
-	env[4] = "MOCKPIE_PASSWORD_MEMLIMIT=8m";
-	env[5] = NULL;
+	env[n++] = ps->env_db;
+	env[n++] = "MOCKPIE_DATABASE_CONNECT_TIMEOUT_MS=500";
+	env[n++] = "MOCKPIE_DATABASE_STATEMENT_TIMEOUT_MS=1000";
+	env[n++] = "MOCKPIE_PASSWORD_OPSLIMIT=1";
+	env[n++] = "MOCKPIE_PASSWORD_MEMLIMIT=8m";
+	for (; extra != NULL && *extra != NULL; extra++) {
+		ck_assert_uint_lt(n, sizeof(env) / sizeof(env[0]) - 1);
+		env[n++] = *extra;
+	}
+	env[n] = NULL;
 	memset(&o, 0, sizeof(o));
 	o.workers = WORKERS;
 	o.env = env;
 	ck_assert_msg((ps->st = stack_start(&o)) != NULL,
 	    "it_pg: the stack did not start");
+}
+
+static void
+start(struct pg_stack *ps)
+{
+	start_with(ps, NULL);
 }
 
 static void
@@ -214,7 +238,8 @@ START_TEST(init_db_creates_the_schema_before_the_pool_starts)
 	ck_assert_int_eq(pg_server_create_db(ps.pg, "mockpie"), 0);
 	pg_server_url(ps.pg, "mockpie", ps.url, sizeof(ps.url));
 	ck_assert_int_eq(init_db(&ps), 0);
-	ck_assert_int_eq(rows(&ps, "SELECT version FROM schema_version"), 2);
+	ck_assert_int_eq(rows(&ps, "SELECT version FROM schema_version"),
+	    users_schema_version());
 	ck_assert_int_eq(init_db(&ps), 0);
 	ck_assert_int_eq(rows(&ps, "SELECT count(*) FROM users"), 0);
 	pg_server_free(ps.pg);
@@ -425,6 +450,308 @@ START_TEST(postgresql_restarted_between_requests_costs_no_503)
 }
 END_TEST
 
+/* users_table = original (issue 10.2) */
+
+#define OG_PASSWORD	"the original's Passw0rd"
+
+/* Runs sql (several statements) on the database mockpie. */
+static void
+og_exec(const struct pg_stack *ps, const char *sql)
+{
+	PGconn		*c = pg_server_admin(ps->pg, "mockpie");
+	PGresult	*r;
+
+	ck_assert_ptr_nonnull(c);
+	r = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
+	    PQresultStatus(r) == PGRES_TUPLES_OK, "%.60s: %s", sql,
+	    PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* The first value of sql's answer, as text. */
+static void
+og_text(const struct pg_stack *ps, const char *sql, char *buf, size_t len)
+{
+	PGconn		*c = pg_server_admin(ps->pg, "mockpie");
+	PGresult	*r;
+
+	ck_assert_ptr_nonnull(c);
+	r = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK &&
+	    PQntuples(r) == 1, "%s: %s", sql, PQerrorMessage(c));
+	snprintf(buf, len, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/*
+ * A PostgreSQL with the original's table (tests/original_users.sql),
+ * holding one user the original registered: email, OG_PASSWORD as
+ * python3-bcrypt hashes it with the original's cost 12.  The bcrypt
+ * hash is left in hash.
+ */
+/* tests/original_users.sql on the database mockpie. */
+static void
+og_load(const struct pg_stack *ps)
+{
+	char	 sql[4096];
+	size_t	 n;
+	FILE	*f;
+
+	ck_assert_ptr_nonnull(f = fopen(MOCKPIE_TESTDIR "/original_users.sql",
+	    "r"));
+	n = fread(sql, 1, sizeof(sql) - 1, f);
+	fclose(f);
+	sql[n] = '\0';
+	og_exec(ps, sql);
+}
+
+static void
+og_start(struct pg_stack *ps, const char *email, const char *rehash,
+    char hash[BCRYPT_PY_HASH_MAX])
+{
+	static char	 env_rehash[64];
+	const char	*extra[4];
+	char		 sql[1024];
+
+	memset(ps, 0, sizeof(*ps));
+	ck_assert_ptr_nonnull(ps->pg = pg_server_start());
+	ck_assert_int_eq(pg_server_create_db(ps->pg, "mockpie"), 0);
+	og_load(ps);
+	ck_assert_msg(bcrypt_py_hash(OG_PASSWORD, 12, "2b", hash) == 0,
+	    "python3-bcrypt made no hash (see stderr)");
+	snprintf(sql, sizeof(sql), "INSERT INTO users (first_name, last_name,"
+	    " username, email, phone_number, gender, password, remember_token)"
+	    " VALUES ('Orig', 'Inal', 'orig_user', '%s', '+15551230000', "
+	    "'MALE', '%s', '')", email, hash);
+	og_exec(ps, sql);
+	snprintf(env_rehash, sizeof(env_rehash), "MOCKPIE_REHASH_LEGACY=%s",
+	    rehash);
+	extra[0] = "MOCKPIE_USERS_TABLE=original";
+	extra[1] = "MOCKPIE_USER_CACHE_TTL=0";	/* SQL changes seen at once */
+	extra[2] = env_rehash;
+	extra[3] = NULL;
+	start_with(ps, extra);
+}
+
+/* POST /auth/login's whole answer; the caller frees it. */
+static void
+og_login(struct pg_stack *ps, const char *email, const char *password,
+    struct http_response *r)
+{
+	struct json_object	*o = json_object_new_object();
+	const char		*h[] = { "Content-Type: application/json",
+				    NULL };
+	const char		*body;
+
+	json_object_object_add(o, "email", json_object_new_string(email));
+	json_object_object_add(o, "password",
+	    json_object_new_string(password));
+	body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	ck_assert_int_eq(http_request(ps->st, "POST", "/auth/login", h, body,
+	    strlen(body), r), 0);
+	json_object_put(o);
+}
+
+START_TEST(original_user_logs_in_with_its_password_and_is_rehashed)
+{
+	struct pg_stack		 ps;
+	struct api_person	 p, q;
+	char			 hash[BCRYPT_PY_HASH_MAX], v[256];
+
+	og_start(&ps, "Orig.User@Example.com", "true", hash);
+	ck_assert_int_eq(api_login(ps.st, "orig.user@example.com",
+	    "wrong password 1", NULL), 401);
+	og_text(&ps, "SELECT password FROM users", v, sizeof(v));
+	ck_assert_str_eq(v, hash);		/* a failure changes nothing */
+	ck_assert_int_eq(api_login(ps.st, "orig.user@example.com",
+	    OG_PASSWORD, &p), 200);
+	ck_assert_int_eq(api_me(ps.st, p.access), 200);
+	/* re-hashed at that login: Argon2id now, and still the password */
+	og_text(&ps, "SELECT password FROM users", v, sizeof(v));
+	ck_assert_msg(strncmp(v, "$argon2id$", 10) == 0, "%s", v);
+	ck_assert_int_eq(stack_log_count(ps.st, 0, "(was bcrypt)"), 1);
+	ck_assert_int_eq(api_login(ps.st, "Orig.User@Example.com",
+	    OG_PASSWORD, &q), 200);
+	ck_assert_int_eq(api_me(ps.st, q.access), 200);
+	ck_assert_int_eq(api_me(ps.st, p.access), 200);	/* first token too */
+	ck_assert_int_eq(api_login(ps.st, "orig.user@example.com",
+	    "wrong password 2", NULL), 401);
+	/* the bcrypt hash never reached the log */
+	ck_assert_int_eq(stack_log_count(ps.st, 0, hash + 29), 0);
+	/* a password the original's code set again ends the sessions */
+	snprintf(v, sizeof(v), "UPDATE users SET password = '%s'", hash);
+	og_exec(&ps, v);
+	ck_assert_int_eq(api_me(ps.st, q.access), 401);
+	ck_assert_int_eq(api_login(ps.st, "orig.user@example.com",
+	    OG_PASSWORD, &q), 200);
+	ck_assert_int_eq(api_me(ps.st, q.access), 200);
+	stop(&ps);
+}
+END_TEST
+
+START_TEST(with_rehash_legacy_off_the_bcrypt_hash_stays)
+{
+	struct pg_stack		 ps;
+	struct api_person	 p;
+	char			 hash[BCRYPT_PY_HASH_MAX], v[256];
+	int			 i;
+
+	og_start(&ps, "keep@example.com", "false", hash);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(api_login(ps.st, "keep@example.com",
+		    OG_PASSWORD, &p), 200);
+		ck_assert_int_eq(api_me(ps.st, p.access), 200);
+	}
+	og_text(&ps, "SELECT password FROM users", v, sizeof(v));
+	ck_assert_str_eq(v, hash);
+	ck_assert_int_eq(api_login(ps.st, "keep@example.com", "wrong one 1",
+	    NULL), 401);
+	stop(&ps);
+}
+END_TEST
+
+START_TEST(soft_deleted_user_is_refused_exactly_like_an_unknown_one)
+{
+	struct pg_stack		 ps;
+	struct api_person	 p;
+	struct http_response	 gone, unknown;
+	char			 hash[BCRYPT_PY_HASH_MAX], ha[128], hb[128];
+	const char		*a, *b;
+
+	og_start(&ps, "soon.gone@example.com", "true", hash);
+	ck_assert_int_eq(api_login(ps.st, "soon.gone@example.com",
+	    OG_PASSWORD, &p), 200);
+	ck_assert_int_eq(api_me(ps.st, p.access), 200);
+	og_exec(&ps, "UPDATE users SET deleted_at = now()");
+	/* a token issued before: the row is gone for mockpie */
+	ck_assert_int_eq(api_me(ps.st, p.access), 401);
+	og_login(&ps, "soon.gone@example.com", OG_PASSWORD, &gone);
+	og_login(&ps, "never.was@example.com", OG_PASSWORD, &unknown);
+	ck_assert_int_eq(gone.status, 401);
+	ck_assert_int_eq(unknown.status, 401);
+	ck_assert_str_eq(gone.body, unknown.body);
+	ck_assert_str_eq(gone.body,
+	    "{\"detail\":\"Invalid username or password\"}");
+	a = http_header(&gone, "WWW-Authenticate", ha, sizeof(ha));
+	b = http_header(&unknown, "WWW-Authenticate", hb, sizeof(hb));
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(a, b);
+	http_response_free(&gone);
+	http_response_free(&unknown);
+	stop(&ps);
+}
+END_TEST
+
+START_TEST(registration_writes_a_row_the_original_reads_and_refuses_dups)
+{
+	struct pg_stack		 ps;
+	struct http_response	 r;
+	struct api_person	 p;
+	const char		*h[] = { "Content-Type: application/json",
+				    NULL };
+	char			 hash[BCRYPT_PY_HASH_MAX], v[256], d[128];
+	char			*body;
+	struct json_object	*o, *u, *g;
+
+	og_start(&ps, "orig@example.com", "true", hash);
+	body = register_body("Fresh@Example.com", "fresh_one",
+	    "+15559870000");
+	ck_assert_int_eq(http_request(ps.st, "POST", "/auth/register", h,
+	    body, strlen(body), &r), 0);
+	free(body);
+	ck_assert_msg(r.status == 201, "%d %s", r.status, r.body);
+	o = http_json(&r);
+	ck_assert(json_object_object_get_ex(o, "user", &u));
+	ck_assert(json_object_object_get_ex(u, "gender", &g));
+	ck_assert_str_eq(json_object_get_string(g), "female");
+	json_object_put(o);
+	http_response_free(&r);
+	/* a plain SELECT, as the original reads it */
+	og_text(&ps, "SELECT gender::text || ' ' || email || ' ' || "
+	    "(created_at IS NOT NULL AND updated_at IS NOT NULL AND "
+	    "deleted_at IS NULL)::text || ' ' || left(password, 10) FROM users "
+	    "WHERE username = 'fresh_one'", v, sizeof(v));
+	ck_assert_str_eq(v, "FEMALE fresh@example.com true $argon2id$");
+	ck_assert_int_eq(api_login(ps.st, "fresh@example.com",
+	    "correct horse battery", &p), 200);
+	ck_assert_int_eq(api_me(ps.st, p.access), 200);
+	/* duplicates of the original's row: email in another case, phone */
+	body = register_body("ORIG@example.com", "someone_else",
+	    "+15559870001");
+	ck_assert_int_eq(http_request(ps.st, "POST", "/auth/register", h,
+	    body, strlen(body), &r), 0);
+	free(body);
+	ck_assert_int_eq(r.status, 400);
+	ck_assert_str_eq(detail(&r, d, sizeof(d)),
+	    "Email address already registered");
+	http_response_free(&r);
+	body = register_body("another@example.com", "someone_else",
+	    "+15551230000");
+	ck_assert_int_eq(http_request(ps.st, "POST", "/auth/register", h,
+	    body, strlen(body), &r), 0);
+	free(body);
+	ck_assert_int_eq(r.status, 400);
+	ck_assert_str_eq(detail(&r, d, sizeof(d)),
+	    "Phone number already registered");
+	http_response_free(&r);
+	ck_assert_int_eq(rows(&ps, "SELECT count(*) FROM users"), 2);
+	/* no mockpie schema next to the original's */
+	ck_assert_int_eq(rows(&ps, "SELECT count(*) FROM pg_class WHERE "
+	    "relname = 'schema_version'"), 0);
+	stop(&ps);
+}
+END_TEST
+
+START_TEST(init_db_on_the_original_checks_the_table_and_creates_nothing)
+{
+	struct pg_stack	 ps;
+	char		 cmd[2048], out[4096];
+	const char	*build = getenv("MOCKPIE_BUILDDIR");
+	size_t		 n;
+	FILE		*p;
+	int		 status, round;
+
+	memset(&ps, 0, sizeof(ps));
+	ck_assert_ptr_nonnull(ps.pg = pg_server_start());
+	ck_assert_int_eq(pg_server_create_db(ps.pg, "mockpie"), 0);
+	pg_server_url(ps.pg, "mockpie", ps.url, sizeof(ps.url));
+	snprintf(cmd, sizeof(cmd), "MOCKPIE_DATABASE='%s' "
+	    "MOCKPIE_USERS_TABLE=original MOCKPIE_JWT_SECRET='%s' "
+	    "'%s/src/mockpie-fcgi' --init-db 2>&1", ps.url, STACK_JWT_SECRET,
+	    build != NULL ? build : ".");
+	for (round = 0; round < 2; round++) {
+		if (round == 1)
+			og_load(&ps);
+		ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+		n = fread(out, 1, sizeof(out) - 1, p);
+		out[n] = '\0';
+		status = pclose(p);
+		ck_assert(WIFEXITED(status));
+		ck_assert_msg(strstr(out, pg_server_password(ps.pg)) == NULL,
+		    "the password was printed: %s", out);
+		if (round == 0) {
+			/* no table: refused, and none made */
+			ck_assert_msg(WEXITSTATUS(status) != 0, "%s", out);
+			ck_assert_msg(strstr(out, "no table users") != NULL,
+			    "%s", out);
+			ck_assert_int_eq(rows(&ps, "SELECT count(*) FROM "
+			    "pg_class WHERE relname = 'users'"), 0);
+		} else {
+			ck_assert_msg(WEXITSTATUS(status) == 0, "%s", out);
+			ck_assert_msg(strstr(out, "nothing created") != NULL,
+			    "%s", out);
+		}
+		ck_assert_int_eq(rows(&ps, "SELECT count(*) FROM pg_class "
+		    "WHERE relname = 'schema_version'"), 0);
+	}
+	pg_server_free(ps.pg);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -448,6 +775,19 @@ suite(void)
 	tcase_add_test(tc,
 	    hung_postgresql_gives_503_within_the_timeouts_and_recovers);
 	tcase_add_test(tc, postgresql_restarted_between_requests_costs_no_503);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("original");
+	tcase_set_timeout(tc, TIMEOUT_S);
+	tcase_add_test(tc,
+	    original_user_logs_in_with_its_password_and_is_rehashed);
+	tcase_add_test(tc, with_rehash_legacy_off_the_bcrypt_hash_stays);
+	tcase_add_test(tc,
+	    soft_deleted_user_is_refused_exactly_like_an_unknown_one);
+	tcase_add_test(tc,
+	    registration_writes_a_row_the_original_reads_and_refuses_dups);
+	tcase_add_test(tc,
+	    init_db_on_the_original_checks_the_table_and_creates_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -71,6 +71,7 @@ app_users_settings(const struct config *cfg, struct users_settings *set)
 	set->busy_timeout_ms = cfg->database_busy_timeout_ms;
 	set->connect_timeout_ms = cfg->database_connect_timeout_ms;
 	set->statement_timeout_ms = cfg->database_statement_timeout_ms;
+	set->original = cfg->users_table_original;
 }
 
 static void *

@@ -139,6 +139,9 @@ static const struct config_key config_keys[] = {
 	    0, 1 },
 	{ "require_verified_email",	T_BOOL,	OFF(require_verified_email),
 	    0, 0, 1 },
+	/* the original MockPie database (issue 10.2) */
+	{ "users_table",		T_SPECIAL, 0, 0, 0, 0 },
+	{ "rehash_legacy",		T_BOOL,	OFF(rehash_legacy), 0, 0, 1 },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -235,6 +238,10 @@ config_defaults(struct config *c)
 	c->otp_resend_cooldown = 30;	/* the web client's own */
 	c->otp_hourly_cap = 5;
 	c->reset_grant_ttl = 300;	/* the original's 5 minutes */
+
+	/* the original MockPie database (issue 10.2) */
+	c->users_table_original = 0;	/* users_table = mockpie */
+	c->rehash_legacy = 1;
 }
 
 static void
@@ -380,6 +387,15 @@ set_special(struct config *c, const char *key, const char *v)
 			c->platform_tokens = 0;
 		else if (strcmp(v, "original") == 0)
 			c->platform_tokens = 1;
+		else
+			return -1;
+		return 0;
+	}
+	if (strcmp(key, "users_table") == 0) {
+		if (strcmp(v, "mockpie") == 0)
+			c->users_table_original = 0;
+		else if (strcmp(v, "original") == 0)
+			c->users_table_original = 1;
 		else
 			return -1;
 		return 0;
@@ -742,6 +758,13 @@ validate(struct config *c, char *err, size_t errlen)
 	    c->pool.request_timeout * 1000L) {
 		snprintf(err, errlen, "database_statement_timeout_ms: must be "
 		    "below request_timeout (%d s)", c->pool.request_timeout);
+		return -1;
+	}
+	/* SPEC 5: the original MockPie keeps its users in PostgreSQL */
+	if (c->users_table_original && !database_is_url(c->database)) {
+		snprintf(err, errlen, "users_table: original needs a "
+		    "postgresql:// database (the original MockPie backend's "
+		    "users table); a SQLite file has only mockpie's own");
 		return -1;
 	}
 	if (c->refresh_reuse_grace >= c->refresh_token_ttl) {

@@ -77,6 +77,10 @@ struct config {
 	int		 reset_requires_token;
 	int		 require_verified_email;
 
+	/* the original MockPie database (issue 10.2, SPEC 5) */
+	int		 users_table_original;	/* users_table = original */
+	int		 rehash_legacy;		/* bcrypt to Argon2id */
+
 	/* the file this came from, for messages and reload */
 	char		 path[CONFIG_PATH_MAX];
 };

@@ -320,22 +320,48 @@ handle_register(struct ctx *ctx)
 
 /*
  * After a successful login: a hash made with other Argon2id parameters
- * than the configured ones is replaced, since only now is the password at
- * hand.  A failure here is logged and the login goes on.
+ * than the configured ones, or a legacy bcrypt hash of the original
+ * MockPie backend (unless rehash_legacy is off), is replaced, since only
+ * now is the password at hand.  The store replaces it only if the row
+ * still holds the hash just verified; on the original's table the
+ * session stamp changes with it and *u gets the new one.  When the row
+ * changed meanwhile (a concurrent login re-hashed it first) the row is
+ * read again and kept if the password verifies against it.  A failure
+ * here is logged and the login goes on.
  */
 static void
 rehash_if_stale(struct ctx *ctx, const struct password_params *pp,
-    const struct user *u, const char *password)
+    struct user *u, const char *password)
 {
-	char	 hash[PASSWORD_HASH_MAX];
+	struct user	 now;
+	char		 hash[PASSWORD_HASH_MAX];
+	int		 legacy;
 
 	if (password_needs_rehash(pp, u->password_hash) != 1)
 		return;
+	legacy = password_is_legacy(u->password_hash);
+	if (legacy && !ctx->config->rehash_legacy)
+		return;
 	user_cache_forget(u->id);
-	if (password_hash(pp, password, strlen(password), hash) == 0 &&
-	    users_set_password(ctx->users, u->id, hash) == 0)
+	if (password_hash(pp, password, strlen(password), hash) == -1)
+		return;
+	switch (users_set_password_hash(ctx->users, u, hash, ctx->arena)) {
+	case 1:
 		log_info("user %lld: password re-hashed with the configured "
-		    "Argon2id parameters", u->id);
+		    "Argon2id parameters%s", u->id, legacy ?
+		    " (was bcrypt)" : "");
+		break;
+	case 0:
+		log_info("user %lld: password changed during the login; not "
+		    "re-hashed", u->id);
+		if (users_find_by_email(ctx->users, u->email, ctx->arena,
+		    &now) == 1 && now.id == u->id && password_verify(pp,
+		    now.password_hash, password, strlen(password)) == 1)
+			*u = now;
+		break;
+	default:
+		break;	/* logged by the store */
+	}
 	explicit_bzero(hash, sizeof(hash));
 }
 
@@ -441,28 +467,38 @@ fault:
 static int
 row_of_token(struct ctx *ctx, const struct token *tok, struct user *u)
 {
-	int	 found;
+	int	 found, try;
 
 	if (ctx->users == NULL) {
 		reply_error(ctx, 503, "User store unavailable");
 		return -1;
 	}
-	if ((found = user_cache_find(ctx->users, tok->sub,
-	    ctx->config->user_cache_ttl, ctx->arena, u)) == -1)
-		return -1;	/* store fault, logged where it happened */
-	if (found == USERS_FIND_UNAVAILABLE) {	/* SPEC 5 */
-		reply_error(ctx, 503, "Database unavailable");
-		return -1;
+	for (try = 0; ; try++) {
+		if ((found = user_cache_find(ctx->users, tok->sub,
+		    try == 0 ? ctx->config->user_cache_ttl : 0, ctx->arena,
+		    u)) == -1)
+			return -1;	/* store fault, logged where it was */
+		if (found == USERS_FIND_UNAVAILABLE) {	/* SPEC 5 */
+			reply_error(ctx, 503, "Database unavailable");
+			return -1;
+		}
+		if (!found)
+			return 0;
+		if (tok->stamp[0] != '\0' && u->session_stamp != NULL &&
+		    strcmp(tok->stamp, u->session_stamp) == 0)
+			return 1;
+		/*
+		 * This worker may have cached the row before its stamp
+		 * changed (a re-hash on the original's table, SPEC 5):
+		 * the store decides, once.
+		 */
+		if (try > 0 || ctx->config->user_cache_ttl <= 0)
+			break;
+		user_cache_forget(tok->sub);
 	}
-	if (!found)
-		return 0;
-	if (tok->stamp[0] == '\0' || u->session_stamp == NULL ||
-	    strcmp(tok->stamp, u->session_stamp) != 0) {
-		log_info("token of user %lld refused: issued for another "
-		    "row or before a log-out everywhere", tok->sub);
-		return 0;
-	}
-	return 1;
+	log_info("token of user %lld refused: issued for another row or "
+	    "before a log-out everywhere", tok->sub);
+	return 0;
 }
 
 /*

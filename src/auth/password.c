@@ -1,8 +1,11 @@
 /*
- * Argon2id hashes through libsodium's crypto_pwhash_str family.  Password
- * rules (length, common list) are the register handler's; users own the
- * stored strings.  Secrets are neither logged nor kept.
+ * Argon2id hashes through libsodium's crypto_pwhash_str family, and the
+ * bcrypt hashes of the original MockPie backend (verified only, through
+ * libxcrypt, until they are re-hashed).  Password rules (length, common
+ * list) are the register handler's; users own the stored strings.
+ * Secrets are neither logged nor kept.
  */
+#include <crypt.h>
 #include <errno.h>
 #include <string.h>
 
@@ -12,6 +15,10 @@
 #include "auth/password.h"
 
 #define PASSWORD_DUMMY_BYTES	32	/* random password of the dummy */
+#define BCRYPT_LEN		60	/* $2b$12$, 22 of salt, 31 of hash */
+#define BCRYPT_SALT_AT		7	/* after "$2b$12$" */
+#define BCRYPT_COST_MIN		4
+#define BCRYPT_COST_MAX		31
 
 static const struct password_params password_defaults = {
 	PASSWORD_OPSLIMIT_DEFAULT, PASSWORD_MEMLIMIT_DEFAULT
@@ -47,6 +54,78 @@ password_stored_valid(const char *stored)
 		return 0;
 	return password_has_prefix(stored, crypto_pwhash_argon2id_STRPREFIX) ||
 	    password_has_prefix(stored, crypto_pwhash_argon2i_STRPREFIX);
+}
+
+/*
+ * 1 when stored has the shape of a bcrypt hash as passlib and the bcrypt
+ * libraries write it: $2a$, $2b$ or $2y$, a two-digit cost, then 53
+ * characters of bcrypt's base64, 60 bytes in all; 0 otherwise.
+ */
+static int
+password_bcrypt_valid(const char *stored)
+{
+	static const char	 b64[] = "./ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789";
+	size_t			 i;
+	int			 cost;
+
+	if (stored == NULL || strnlen(stored, BCRYPT_LEN + 1) != BCRYPT_LEN)
+		return 0;
+	if (stored[0] != '$' || stored[1] != '2' || (stored[2] != 'a' &&
+	    stored[2] != 'b' && stored[2] != 'y') || stored[3] != '$' ||
+	    stored[4] < '0' || stored[4] > '9' || stored[5] < '0' ||
+	    stored[5] > '9' || stored[6] != '$')
+		return 0;
+	cost = (stored[4] - '0') * 10 + (stored[5] - '0');
+	if (cost < BCRYPT_COST_MIN || cost > BCRYPT_COST_MAX)
+		return 0;
+	for (i = BCRYPT_SALT_AT; i < BCRYPT_LEN; i++)
+		if (strchr(b64, stored[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * 1 when stored is a legacy hash (bcrypt, from the original MockPie
+ * backend) that this program verifies but never writes, 0 otherwise.
+ */
+int
+password_is_legacy(const char *stored)
+{
+	return stored != NULL && strncmp(stored, "$2", 2) == 0;
+}
+
+/*
+ * bcrypt through libxcrypt's crypt_rn, its output compared with stored
+ * in constant time.  pw is at most PASSWORD_BYTES_MAX bytes (the caller
+ * checked); bcrypt reads the first 72 of them, as the original's passlib
+ * did.  A pw with a NUL byte, which no bcrypt library hashes, still
+ * spends the run and matches nothing.  1, 0, or -1 (logged).
+ */
+static int
+password_verify_bcrypt(const char *stored, const char *pw, size_t len)
+{
+	static struct crypt_data	 cd;	/* 32 KiB: not on the stack */
+	char				 phrase[PASSWORD_BYTES_MAX + 1];
+	const char			*out;
+	int				 ok = -1;
+
+	if (!password_bcrypt_valid(stored)) {
+		log_warnx("password verify: stored bcrypt hash malformed");
+		return -1;
+	}
+	memcpy(phrase, pw, len);
+	phrase[len] = '\0';
+	errno = 0;
+	if ((out = crypt_rn(phrase, stored, &cd, sizeof(cd))) == NULL)
+		log_warn("password verify: bcrypt");
+	else
+		ok = strnlen(out, BCRYPT_LEN + 1) == BCRYPT_LEN &&
+		    sodium_memcmp(out, stored, BCRYPT_LEN) == 0 &&
+		    memchr(pw, '\0', len) == NULL;
+	sodium_memzero(phrase, sizeof(phrase));
+	sodium_memzero(&cd, sizeof(cd));
+	return ok;
 }
 
 /*
@@ -107,8 +186,9 @@ password_verify_dummy(const struct password_params *pp, const char *pw,
 }
 
 /*
- * Checks pw (len bytes) against stored: 1 when it matches, 0 when not, -1
- * on a fault (stored malformed, Argon2id out of memory; logged).  With
+ * Checks pw (len bytes) against stored, an Argon2id hash or a legacy
+ * bcrypt one: 1 when it matches, 0 when not, -1 on a fault (stored
+ * malformed, Argon2id out of memory; logged).  With
  * stored NULL (unknown user) spends a comparable Argon2id run against a
  * dummy hash made with the same parameters and returns 0 (SPEC 2, login
  * timing).  A pw over PASSWORD_BYTES_MAX bytes, of which no hash was ever
@@ -128,6 +208,8 @@ password_verify(const struct password_params *pp, const char *stored,
 			return -1;
 		return 0;
 	}
+	if (password_is_legacy(stored))
+		return password_verify_bcrypt(stored, pw, len);
 	if (!password_stored_valid(stored)) {
 		log_warnx("password verify: stored hash malformed");
 		return -1;
@@ -152,13 +234,15 @@ password_verify(const struct password_params *pp, const char *stored,
 
 /*
  * 1 when stored was made with other parameters than pp's or is not
- * Argon2id (rehash it at the next login), 0 when current, -1 when stored
- * is malformed.
+ * Argon2id (Argon2i, bcrypt: rehash it at the next login), 0 when
+ * current, -1 when stored is malformed.
  */
 int
 password_needs_rehash(const struct password_params *pp, const char *stored)
 {
 	pp = password_params_get(pp);
+	if (password_is_legacy(stored))
+		return password_bcrypt_valid(stored) ? 1 : -1;
 	if (!password_stored_valid(stored))
 		return -1;
 	if (!password_has_prefix(stored, crypto_pwhash_argon2id_STRPREFIX))

@@ -1,8 +1,10 @@
 /*
  * Argon2id password hashes (libsodium crypto_pwhash_str), with a verify
  * of equal cost for unknown users so login time does not tell whether an
- * email exists (SPEC 2).  The program must have called sodium_init().
- * Not thread-safe (the dummy hash is process state); workers are not
+ * email exists (SPEC 2); the original MockPie backend's bcrypt hashes
+ * are verified (never written) so that they can be replaced at login.
+ * The program must have called sodium_init().  Not thread-safe (the
+ * dummy hash and bcrypt's work area are process state); workers are not
  * threaded.
  */
 #ifndef MOCKPIE_PASSWORD_H
@@ -28,5 +30,6 @@ int	password_hash(const struct password_params *, const char *, size_t,
 int	password_verify(const struct password_params *, const char *,
 	    const char *, size_t);
 int	password_needs_rehash(const struct password_params *, const char *);
+int	password_is_legacy(const char *);
 
 #endif

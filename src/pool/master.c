@@ -330,6 +330,9 @@ spawn(struct master *m, int sidecar)
 		    getppid() != m->pid)
 			_exit(1);
 		if (sidecar != 0) {
+			/* its own name in ps and top: not a worker */
+			(void)prctl(PR_SET_NAME, m->app->sidecars[sidecar -
+			    1].name);
 			close(m->listen_fd);
 			sidecar_run(&m->app->sidecars[sidecar - 1], m->conf, s);
 		}

@@ -62,12 +62,18 @@ users_wrap(struct users_sqlite *sqlite, struct users_pg *pg)
 
 static struct users *
 users_open_with(const char *database, int busy_timeout_ms,
-    int connect_timeout_ms, int statement_timeout_ms, char *err,
-    size_t errlen)
+    int connect_timeout_ms, int statement_timeout_ms, int original,
+    char *err, size_t errlen)
 {
 	if (users_is_postgresql(database))
 		return users_wrap(NULL, users_pg_open(database,
-		    connect_timeout_ms, statement_timeout_ms, err, errlen));
+		    connect_timeout_ms, statement_timeout_ms, original, err,
+		    errlen));
+	if (original) {		/* config.c refuses it first */
+		snprintf(err, errlen, "users_table = original needs a "
+		    "postgresql:// database");
+		return NULL;
+	}
 	return users_wrap(users_sqlite_open(database, busy_timeout_ms, err,
 	    errlen), NULL);
 }
@@ -81,7 +87,7 @@ struct users *
 users_open(const char *path, int busy_timeout_ms, char *err, size_t errlen)
 {
 	return users_open_with(path, busy_timeout_ms, USERS_PG_CONNECT_MS,
-	    USERS_PG_STATEMENT_MS, err, errlen);
+	    USERS_PG_STATEMENT_MS, 0, err, errlen);
 }
 
 /*
@@ -93,13 +99,16 @@ users_open_settings(const struct users_settings *set, char *err,
     size_t errlen)
 {
 	return users_open_with(set->database, set->busy_timeout_ms,
-	    set->connect_timeout_ms, set->statement_timeout_ms, err, errlen);
+	    set->connect_timeout_ms, set->statement_timeout_ms, set->original,
+	    err, errlen);
 }
 
 /*
  * mockpie-fcgi --init-db: creates mockpie's schema in an empty database,
  * or migrates an older one, now rather than at a worker's first request.
- * Idempotent.  0, or -1 with the reason logged.
+ * Idempotent.  With users_table = original nothing is created: the
+ * original's table is checked (SPEC 5, no migration).  0, or -1 with the
+ * reason logged.
  */
 int
 users_init_db(const struct users_settings *set)
@@ -117,7 +126,11 @@ users_init_db(const struct users_settings *set)
 	    sizeof(err)) == -1) {
 		log_errorx("init-db: database %s: %s", name, err);
 		rc = -1;
-	} else
+	} else if (set->original)
+		log_info("init-db: database %s: table users has the original "
+		    "MockPie backend's columns; nothing created or migrated "
+		    "(users_table = original)", name);
+	else
 		log_info("init-db: database %s is at schema version %d", name,
 		    users_schema_version());
 	users_close(u);
@@ -200,6 +213,19 @@ users_reset_password(struct users *u, long long id, const char *hash,
 	if (u->pg != NULL)
 		return users_pg_reset_password(u->pg, id, hash, stamp, t);
 	return users_sqlite_reset_password(u->sqlite, id, hash, stamp, t);
+}
+
+/*
+ * See users_sqlite_set_password_hash; with users_table = original the
+ * session stamp changes with the hash (users_pg.c).
+ */
+int
+users_set_password_hash(struct users *u, struct user *io, const char *hash,
+    struct arena *arena)
+{
+	if (u->pg != NULL)
+		return users_pg_set_password_hash(u->pg, io, hash, arena);
+	return users_sqlite_set_password_hash(u->sqlite, io, hash, arena);
 }
 
 /* /health: 0 with "ok" in msg, or -1 with the reason (not logged). */

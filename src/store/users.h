@@ -25,6 +25,7 @@ struct users_settings {
 	int		 busy_timeout_ms;	/* SQLite */
 	int		 connect_timeout_ms;	/* PostgreSQL */
 	int		 statement_timeout_ms;	/* PostgreSQL */
+	int		 original;	/* users_table = original (SPEC 5) */
 };
 
 struct user {
@@ -69,7 +70,10 @@ struct users	*users_open(const char *, int, char *, size_t);
 /* As users_open with every setting given. */
 struct users	*users_open_settings(const struct users_settings *, char *,
 		    size_t);
-/* --init-db: creates or migrates the schema now; 0, or -1 (logged). */
+/*
+ * --init-db: creates or migrates the schema now (with users_table =
+ * original only checks the original's table); 0, or -1 (logged).
+ */
 int		 users_init_db(const struct users_settings *);
 /* 1 when the database setting names PostgreSQL rather than a file. */
 int		 users_is_postgresql(const char *);
@@ -105,6 +109,13 @@ int		 users_set_email_verified(struct users *, long long, time_t);
  */
 int		 users_reset_password(struct users *, long long, const char *,
 		    time_t);
+/*
+ * A re-hash at login: replaces the hash in the user (as read by
+ * users_find_by_email) if the row still holds it; 1 done (the user's
+ * hash and session stamp updated), 0 changed meanwhile, -1 (logged).
+ */
+int		 users_set_password_hash(struct users *, struct user *,
+		    const char *, struct arena *);
 /* Liveness probe for /health: 0 ok, -1 with the reason in msg. */
 int		 users_ping(struct users *, char *, size_t);
 /* The schema version this build migrates to. */

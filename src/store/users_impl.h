@@ -34,6 +34,8 @@ int		 users_sqlite_find_by_email(struct users_sqlite *, const char *,
 		    struct arena *, struct user *);
 int		 users_sqlite_set_password(struct users_sqlite *, long long,
 		    const char *);
+int		 users_sqlite_set_password_hash(struct users_sqlite *,
+		    struct user *, const char *, struct arena *);
 int		 users_sqlite_ping(struct users_sqlite *, char *, size_t);
 int		 users_sqlite_email_verified(struct users_sqlite *, long long);
 int		 users_sqlite_set_email_verified(struct users_sqlite *,
@@ -41,7 +43,7 @@ int		 users_sqlite_set_email_verified(struct users_sqlite *,
 int		 users_sqlite_reset_password(struct users_sqlite *, long long,
 		    const char *, const char *, time_t);
 
-struct users_pg	*users_pg_open(const char *, int, int, char *, size_t);
+struct users_pg	*users_pg_open(const char *, int, int, int, char *, size_t);
 int		 users_pg_connect_now(struct users_pg *, char *, size_t);
 void		 users_pg_close(struct users_pg *);
 enum users_result users_pg_create(struct users_pg *, const struct user *,
@@ -52,6 +54,8 @@ int		 users_pg_find_by_email(struct users_pg *, const char *,
 		    struct arena *, struct user *);
 int		 users_pg_set_password(struct users_pg *, long long,
 		    const char *);
+int		 users_pg_set_password_hash(struct users_pg *, struct user *,
+		    const char *, struct arena *);
 int		 users_pg_ping(struct users_pg *, char *, size_t);
 int		 users_pg_email_verified(struct users_pg *, long long);
 int		 users_pg_set_email_verified(struct users_pg *, long long,

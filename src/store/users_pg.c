@@ -4,7 +4,10 @@
  * connect timeout, statement_timeout set on it, the schema migrated and
  * the statements prepared once for its life, and a back-off after a
  * failure as the Redis handle has.  Every wait is bounded by poll(2):
- * libpq's own calls block without limit on a hung server.
+ * libpq's own calls block without limit on a hung server.  With
+ * users_table = original (SPEC 5) the same connection reads and writes
+ * the original MockPie backend's users table as it is: no migration,
+ * only a check of its columns.
  */
 #include <sys/types.h>
 
@@ -96,6 +99,10 @@ static const char *const pg_migrations[] = {
 #define SQL_RESET_PASSWORD						\
 	"UPDATE users SET password_hash = $2, session_stamp = $3,"	\
 	" updated_at = $4 WHERE id = $1"
+/* a re-hash at login, only over the hash that was verified */
+#define SQL_SET_PASSWORD_IF						\
+	"UPDATE users SET password_hash = $3"				\
+	" WHERE id = $1 AND password_hash = $2"
 /* Which of the three collide; only run after the INSERT refused. */
 #define SQL_CONFLICT							\
 	"SELECT coalesce(bool_or(lower(email) = lower($1)), false)::int," \
@@ -104,27 +111,136 @@ static const char *const pg_migrations[] = {
 	" FROM users WHERE lower(email) = lower($1)"			\
 	" OR lower(username) = lower($2) OR phone_number = $3"
 
+/*
+ * users_table = original (SPEC 5): the original MockPie backend's table,
+ * read and written as its SQLAlchemy model does, in the columns of
+ * PG_COLUMNS so that one reader serves both.  The gender enum's labels
+ * are the API's values in upper case; the timestamps (without time zone,
+ * written by the server's now()) are read in the server's TimeZone, as
+ * now() wrote them; a row with deleted_at set is not there for mockpie.
+ * The password column stands where session_stamp is: the stamp is made
+ * from it (og_stamp).  Unique constraints on email and username are the
+ * original's, case-sensitive: the insert checks any case itself.
+ */
+#define OG_EPOCH(c)							\
+	"floor(extract(epoch FROM " c "::timestamptz))::bigint"
+#define OG_COLUMNS							\
+	"id, coalesce(first_name, ''), coalesce(last_name, ''),"	\
+	" username, email, phone_number, lower(gender::text), "		\
+	OG_EPOCH("created_at") ", " OG_EPOCH("updated_at") ", password"
+#define OG_LIVE		" AND deleted_at IS NULL"
+#define OG_INSERT							\
+	"INSERT INTO users (first_name, last_name, username, email,"	\
+	" phone_number, gender, password, remember_token)"		\
+	" SELECT $1::text, $2::text, $3::text, $4::text, $5::text,"	\
+	" upper($6::text)::gender, $7::text, ''"			\
+	" WHERE NOT EXISTS (SELECT 1 FROM users"			\
+	" WHERE lower(email) = lower($4::text)"				\
+	" OR lower(username) = lower($3::text) OR phone_number = $5::text)" \
+	" RETURNING id, " OG_EPOCH("created_at")
+#define OG_BY_ID							\
+	"SELECT " OG_COLUMNS " FROM users WHERE id = $1::bigint" OG_LIVE
+/* the original does not fold case: an exact match first */
+#define OG_BY_EMAIL							\
+	"SELECT " OG_COLUMNS ", password FROM users"			\
+	" WHERE lower(email) = lower($1::text)" OG_LIVE			\
+	" ORDER BY email = $1::text DESC, id LIMIT 1"
+/* as the model's onupdate, updated_at moves with the password */
+#define OG_SET_PASSWORD							\
+	"UPDATE users SET password = $2::text, updated_at = localtimestamp" \
+	" WHERE id = $1::bigint" OG_LIVE
+#define OG_SET_PASSWORD_IF						\
+	"UPDATE users SET password = $3::text, updated_at = localtimestamp" \
+	" WHERE id = $1::bigint AND password = $2::text" OG_LIVE
+#define OG_PING		"SELECT to_regclass('users') IS NOT NULL"
+/* issue 15 on the original's columns; its session stamp ($3 elsewhere)
+   is the password's digest here, so the new hash is the new stamp */
+#define OG_VERIFIED							\
+	"SELECT (email_verified_at IS NOT NULL)::int FROM users"	\
+	" WHERE id = $1::bigint" OG_LIVE
+#define OG_SET_VERIFIED							\
+	"UPDATE users SET email_verified_at = coalesce(email_verified_at,"	\
+	" to_timestamp($2::bigint)::timestamp) WHERE id = $1::bigint" OG_LIVE
+#define OG_RESET_PASSWORD						\
+	"UPDATE users SET password = $2::text,"				\
+	" updated_at = to_timestamp($4::bigint)::timestamp"		\
+	" WHERE id = $1::bigint AND $3::text IS NOT NULL" OG_LIVE
+
 /* The prepared statements, kept for the connection's life. */
-static const struct {
+struct pg_statement {
 	const char	*name;
 	const char	*sql;
-} pg_statements[] = {
+};
+static const struct pg_statement pg_statements[] = {
 	{ "mockpie_insert",		SQL_INSERT },
 	{ "mockpie_by_id",		SQL_BY_ID },
 	{ "mockpie_by_email",		SQL_BY_EMAIL },
 	{ "mockpie_set_password",	SQL_SET_PASSWORD },
+	{ "mockpie_set_password_if",	SQL_SET_PASSWORD_IF },
 	{ "mockpie_conflict",		SQL_CONFLICT },
 	{ "mockpie_version",		SQL_VERSION },
 	{ "mockpie_verified",		SQL_VERIFIED },
 	{ "mockpie_set_verified",	SQL_SET_VERIFIED },
 	{ "mockpie_reset_password",	SQL_RESET_PASSWORD },
 };
+/* the same names on the original's table */
+static const struct pg_statement og_statements[] = {
+	{ "mockpie_insert",		OG_INSERT },
+	{ "mockpie_by_id",		OG_BY_ID },
+	{ "mockpie_by_email",		OG_BY_EMAIL },
+	{ "mockpie_set_password",	OG_SET_PASSWORD },
+	{ "mockpie_set_password_if",	OG_SET_PASSWORD_IF },
+	{ "mockpie_conflict",		SQL_CONFLICT },
+	{ "mockpie_version",		OG_PING },
+	{ "mockpie_verified",		OG_VERIFIED },
+	{ "mockpie_set_verified",	OG_SET_VERIFIED },
+	{ "mockpie_reset_password",	OG_RESET_PASSWORD },
+};
+_Static_assert(sizeof(og_statements) == sizeof(pg_statements),
+    "the same statements on either table");
+#define NSTATEMENTS	(sizeof(pg_statements) / sizeof(pg_statements[0]))
 #define ST_INSERT	"mockpie_insert"
 #define ST_BY_ID	"mockpie_by_id"
 #define ST_BY_EMAIL	"mockpie_by_email"
 #define ST_SET_PASSWORD	"mockpie_set_password"
+#define ST_SET_PASSWORD_IF "mockpie_set_password_if"
 #define ST_CONFLICT	"mockpie_conflict"
 #define ST_VERSION	"mockpie_version"
+
+/*
+ * What the connection checks of the original's table instead of
+ * migrating it: the columns mockpie reads or writes, each with the types
+ * the original's Alembic migrations give it (a prefix of format_type's
+ * answer: varchar may have a length).
+ */
+static const struct {
+	const char	*column;
+	const char	*types[2];
+} og_columns[] = {
+	{ "id",			{ "integer", "bigint" } },
+	{ "first_name",		{ "character varying", "text" } },
+	{ "last_name",		{ "character varying", "text" } },
+	{ "username",		{ "character varying", "text" } },
+	{ "email",		{ "character varying", "text" } },
+	{ "phone_number",	{ "character varying", "text" } },
+	{ "gender",		{ "gender", NULL } },
+	{ "password",		{ "character varying", "text" } },
+	{ "created_at",		{ "timestamp without time zone", NULL } },
+	{ "updated_at",		{ "timestamp without time zone", NULL } },
+	{ "deleted_at",		{ "timestamp without time zone", NULL } },
+	{ "remember_token",	{ "character varying", "text" } },
+	{ "email_verified_at",	{ "timestamp without time zone", NULL } },
+};
+#define OG_COLUMN_TYPES							\
+	"SELECT a.attname, format_type(a.atttypid, a.atttypmod)"	\
+	" FROM pg_attribute a WHERE a.attrelid = to_regclass('users')"	\
+	" AND a.attnum > 0 AND NOT a.attisdropped"
+#define OG_GENDER_LABELS						\
+	"SELECT count(*) FROM pg_enum WHERE enumtypid = to_regtype('gender')" \
+	" AND enumlabel IN ('MALE', 'FEMALE', 'PREFER_NOT_TO_SAY')"
+#define OG_NGENDERS	3
+/* domain separation of the stamp's digest (og_stamp) */
+#define OG_STAMP_CONTEXT "mockpie users_table=original session stamp v1"
 
 /* Column numbers in PG_COLUMNS, then password_hash. */
 enum pg_col {
@@ -170,6 +286,7 @@ struct users_pg {
 	unsigned long	 stale_reconnects;
 	char		 error[PG_ERROR_MAX];
 	pid_t		 pid;		/* the opener; children keep off */
+	int		 original;	/* users_table = original */
 };
 
 static long long
@@ -551,15 +668,82 @@ fail:
 }
 
 /*
+ * users_table = original: checks, instead of migrating, that the table
+ * users has the columns og_columns names with their types and that the
+ * enum gender has the original's labels.  Nothing is created or
+ * altered.  0, or -1 and why.
+ */
+static int
+og_check(struct users_pg *u, long long deadline, char *why, size_t whylen)
+{
+	PGresult	*res;
+	const char	*type, *want;
+	size_t		 i, t, n;
+	int		 row, ok, rc = -1;
+
+	if (pg_simple(u, OG_COLUMN_TYPES, 0, NULL, deadline, &res, why,
+	    whylen) == -1)
+		return -1;
+	if (PQntuples(res) == 0) {
+		snprintf(why, whylen, "users_table = original: no table users "
+		    "in this database (mockpie does not create it in this "
+		    "mode)");
+		goto done;
+	}
+	for (i = 0; i < sizeof(og_columns) / sizeof(og_columns[0]); i++) {
+		type = NULL;
+		for (row = 0; row < PQntuples(res) && type == NULL; row++)
+			if (strcmp(PQgetvalue(res, row, 0),
+			    og_columns[i].column) == 0)
+				type = PQgetvalue(res, row, 1);
+		if (type == NULL) {
+			snprintf(why, whylen, "users_table = original: table "
+			    "users has no column %s", og_columns[i].column);
+			goto done;
+		}
+		ok = 0;
+		for (t = 0; t < 2 && (want = og_columns[i].types[t]) != NULL;
+		    t++) {
+			n = strlen(want);
+			if (strncmp(type, want, n) == 0 && (type[n] == '\0' ||
+			    type[n] == '('))
+				ok = 1;
+		}
+		if (!ok) {
+			snprintf(why, whylen, "users_table = original: column "
+			    "users.%s is %.64s, expected %s",
+			    og_columns[i].column, type, og_columns[i].types[0]);
+			goto done;
+		}
+	}
+	PQclear(res);
+	if (pg_simple(u, OG_GENDER_LABELS, 0, NULL, deadline, &res, why,
+	    whylen) == -1)
+		return -1;
+	if (PQntuples(res) != 1 || atoi(PQgetvalue(res, 0, 0)) !=
+	    OG_NGENDERS) {
+		snprintf(why, whylen, "users_table = original: the enum type "
+		    "gender lacks the labels MALE, FEMALE, PREFER_NOT_TO_SAY");
+		goto done;
+	}
+	rc = 0;
+done:
+	PQclear(res);
+	return rc;
+}
+
+/*
  * Connects within connect_timeout_ms (PQconnectPoll and poll: libpq's
  * connect_timeout is whole seconds, 2 at least), then sets
- * statement_timeout, migrates and prepares.  0, or -1 and why.
+ * statement_timeout, migrates (with users_table = original: checks the
+ * table) and prepares.  0, or -1 and why.
  */
 static int
 pg_connect(struct users_pg *u, char *why, size_t whylen)
 {
 	static const char *const keys[] = { "dbname", "application_name",
 	    NULL };
+	const struct pg_statement *sts;
 	const char		*vals[3];
 	char			 sql[PG_SQL_MAX];
 	PostgresPollingStatusType st;
@@ -600,13 +784,19 @@ pg_connect(struct users_pg *u, char *why, size_t whylen)
 	if (pg_simple(u, sql, 0, NULL, deadline, NULL, why, whylen) == -1)
 		return -1;
 	deadline = now_ms() + u->statement_timeout_ms + PG_SLACK_MS;
-	if (pg_migrate(u, deadline, why, whylen) == -1)
-		return -1;
-	for (i = 0; i < sizeof(pg_statements) / sizeof(pg_statements[0]);
-	    i++) {
+	if (u->original) {
+		if (og_check(u, deadline, why, whylen) == -1)
+			return -1;
+		sts = og_statements;
+	} else {
+		if (pg_migrate(u, deadline, why, whylen) == -1)
+			return -1;
+		sts = pg_statements;
+	}
+	for (i = 0; i < NSTATEMENTS; i++) {
 		/* SQL PREPARE: the same bounded wait as any query */
 		if (snprintf(sql, sizeof(sql), "PREPARE %s AS %s",
-		    pg_statements[i].name, pg_statements[i].sql) >=
+		    sts[i].name, sts[i].sql) >=
 		    (int)sizeof(sql)) {
 			snprintf(why, whylen, "prepare: statement too long");
 			return -1;
@@ -717,13 +907,14 @@ pg_run(struct users_pg *u, const char *stmt, int n, const char *const *vals,
 
 /*
  * Checks url (libpq's URI form, SPEC 5) and keeps it; connects nothing:
- * the first call in each worker does, after fork.  Returns a handle the
- * caller frees with users_pg_close, or NULL with the reason in err
- * (never the password).
+ * the first call in each worker does, after fork.  original: the
+ * original MockPie backend's table (users_table = original).  Returns a
+ * handle the caller frees with users_pg_close, or NULL with the reason
+ * in err (never the password).
  */
 struct users_pg *
 users_pg_open(const char *url, int connect_timeout_ms,
-    int statement_timeout_ms, char *err, size_t errlen)
+    int statement_timeout_ms, int original, char *err, size_t errlen)
 {
 	PQconninfoOption	*opts;
 	struct users_pg		*u;
@@ -751,6 +942,7 @@ users_pg_open(const char *url, int connect_timeout_ms,
 	users_pg_name(url, u->name, sizeof(u->name));
 	u->connect_timeout_ms = connect_timeout_ms;
 	u->statement_timeout_ms = statement_timeout_ms;
+	u->original = original;
 	u->pid = getpid();
 	snprintf(u->error, sizeof(u->error), "not connected yet");
 	return u;
@@ -831,6 +1023,35 @@ pg_which_dup(struct users_pg *u, const char *const *f, const char *cons)
 	return USERS_ERROR;
 }
 
+/*
+ * The session stamp of a row of the original's table, which has no
+ * column for one and gets no migration: a digest of the row's id and
+ * password hash.  A password change (or a re-hash) changes it and so
+ * ends the sessions issued before; a row that takes a reused id has
+ * another salted hash.  The hash is a salted bcrypt or Argon2id string,
+ * so the digest, which tokens carry, tells nothing about the password.
+ */
+static void
+og_stamp(long long id, const char *hash, struct arena *arena,
+    const char **out)
+{
+	crypto_generichash_state st;
+	unsigned char		 d[USERS_STAMP_BYTES];
+	char			 ids[PG_INT_MAX], hex[USERS_STAMP_LEN + 1];
+
+	snprintf(ids, sizeof(ids), "%lld", id);
+	crypto_generichash_init(&st, NULL, 0, sizeof(d));
+	crypto_generichash_update(&st, (const unsigned char *)
+	    OG_STAMP_CONTEXT, sizeof(OG_STAMP_CONTEXT));	/* with NUL */
+	crypto_generichash_update(&st, (const unsigned char *)ids,
+	    strlen(ids) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)hash,
+	    strlen(hash));
+	crypto_generichash_final(&st, d, sizeof(d));
+	sodium_bin2hex(hex, sizeof(hex), d, sizeof(d));
+	*out = arena_strdup(arena, hex);
+}
+
 /* A SQLSTATE worth a retry by the client: lock or serialization. */
 static int
 pg_state_busy(const char *state)
@@ -877,7 +1098,10 @@ users_pg_create(struct users_pg *u, const struct user *in,
 			    "bytes", names[i], USERS_FIELD_MAX);
 			return USERS_ERROR;
 		}
-	users_new_stamp(stamp);
+	if (u->original)
+		stamp[0] = '\0';	/* made from the row below */
+	else
+		users_new_stamp(stamp);
 	f[7] = stamp;
 	memset(&nu, 0, sizeof(nu));
 	email = arena_strdup(arena, in->email);
@@ -886,13 +1110,21 @@ users_pg_create(struct users_pg *u, const struct user *in,
 	now = time(NULL);
 	snprintf(now_s, sizeof(now_s), "%lld", (long long)now);
 	f[8] = now_s;
-	switch (pg_run(u, ST_INSERT, 9, f, 0, &r)) {
+	switch (pg_run(u, ST_INSERT, u->original ? 7 : 9, f, 0, &r)) {
 	case PG_OK:
+		if (u->original && PQntuples(r) == 0) {
+			/* OG_INSERT's NOT EXISTS: a duplicate, any case */
+			res = pg_which_dup(u, f, NULL);
+			break;
+		}
 		errno = 0;
 		if (PQntuples(r) == 1) {
 			nu.id = strtoll(PQgetvalue(r, 0, 0), &end, 10);
 			if (errno == 0 && *end == '\0' && nu.id > 0)
 				res = USERS_OK;
+			if (u->original)	/* the server's now() */
+				now = (time_t)strtoll(PQgetvalue(r, 0, 1),
+				    NULL, 10);
 		}
 		if (res != USERS_OK)
 			log_errorx("users: create: no id returned");
@@ -918,12 +1150,18 @@ users_pg_create(struct users_pg *u, const struct user *in,
 	if (res != USERS_OK)
 		return res;
 	users_created(in, nu.id, nu.email, stamp, (long long)now, arena, out);
+	if (u->original)
+		og_stamp(nu.id, in->password_hash, arena, &out->session_stamp);
 	return USERS_OK;
 }
 
-/* Copies row 0 of PG_COLUMNS (and the hash) into out: 0 or -1. */
+/*
+ * Copies row 0 of PG_COLUMNS (and the hash) into out: 0 or -1.  On the
+ * original's table the session_stamp column is the password, of which
+ * the stamp is made.
+ */
 static int
-pg_read_row(PGresult *r, struct arena *arena, int with_hash,
+pg_read_row(PGresult *r, struct arena *arena, int with_hash, int original,
     struct user *out)
 {
 	static const int	 cols[] = { COL_FIRST_NAME, COL_LAST_NAME,
@@ -955,6 +1193,8 @@ pg_read_row(PGresult *r, struct arena *arena, int with_hash,
 	    NULL, 10);
 	out->updated_at = (time_t)strtoll(PQgetvalue(r, 0, COL_UPDATED_AT),
 	    NULL, 10);
+	if (original)
+		og_stamp(out->id, s[6], arena, &out->session_stamp);
 	return 0;
 }
 
@@ -972,7 +1212,8 @@ pg_find(struct users_pg *u, const char *stmt, const char *val,
 	case PG_OK:
 		if (PQntuples(r) == 0)
 			ret = 0;
-		else if (pg_read_row(r, arena, with_hash, out) == -1)
+		else if (pg_read_row(r, arena, with_hash, u->original,
+		    out) == -1)
 			log_errorx("users: %s: unreadable row", what);
 		else
 			ret = 1;
@@ -1061,8 +1302,56 @@ users_pg_set_password(struct users_pg *u, long long id, const char *hash)
 }
 
 /*
- * /health: reads the schema version, connecting first when needed.  0
- * with "ok" in msg, or -1 with the reason (not logged here).
+ * As users_sqlite_set_password_hash: io's hash is replaced only if the
+ * row still holds it.  1 done (io's hash the arena copy, and on the
+ * original's table the session stamp made anew: the caller's token
+ * carries the new one), 0 changed or gone meanwhile, -1 on a fault or
+ * while PostgreSQL is unavailable (logged).
+ */
+int
+users_pg_set_password_hash(struct users_pg *u, struct user *io,
+    const char *hash, struct arena *arena)
+{
+	const char	*vals[3];
+	char		 s[PG_INT_MAX];
+	PGresult	*r;
+	int		 ret = -1;
+
+	if (!pg_mine(u))
+		return -1;
+	if (io->password_hash == NULL || hash == NULL) {
+		log_errorx("users: set password hash: no hash");
+		return -1;
+	}
+	snprintf(s, sizeof(s), "%lld", io->id);
+	vals[0] = s;
+	vals[1] = io->password_hash;
+	vals[2] = hash;
+	switch (pg_run(u, ST_SET_PASSWORD_IF, 3, vals, 1, &r)) {
+	case PG_OK:
+		ret = strcmp(PQcmdTuples(r), "1") == 0;
+		break;
+	case PG_REFUSED:
+		log_warnx("users: set password hash: %s",
+		    PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+		break;
+	case PG_DOWN:
+		log_warnx("users: set password hash: database unavailable");
+		break;
+	}
+	PQclear(r);
+	if (ret != 1)
+		return ret;
+	io->password_hash = arena_strdup(arena, hash);
+	if (u->original)
+		og_stamp(io->id, hash, arena, &io->session_stamp);
+	return 1;
+}
+
+/*
+ * /health: reads the schema version (with users_table = original: that
+ * the table is still there), connecting first when needed.  0 with "ok"
+ * in msg, or -1 with the reason (not logged here).
  */
 int
 users_pg_ping(struct users_pg *u, char *msg, size_t msglen)
@@ -1076,6 +1365,15 @@ users_pg_ping(struct users_pg *u, char *msg, size_t msglen)
 	}
 	switch (pg_run(u, ST_VERSION, 0, NULL, 1, &r)) {
 	case PG_OK:
+		if (u->original) {
+			if (PQntuples(r) == 1 &&
+			    strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
+				snprintf(msg, msglen, "ok");
+				ret = 0;
+			} else
+				snprintf(msg, msglen, "table users missing");
+			break;
+		}
 		if (PQntuples(r) != 1) {
 			snprintf(msg, msglen, "schema version missing");
 			break;

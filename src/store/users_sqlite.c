@@ -86,6 +86,10 @@ static const char *const users_migrations[] = {
 #define SQL_BY_ID	"SELECT " USERS_COLUMNS " FROM users WHERE id = ?1"
 /* a re-hash with new parameters is not a change the user made */
 #define SQL_SET_PASSWORD "UPDATE users SET password_hash = ?2 WHERE id = ?1"
+/* a re-hash: only over the hash that was verified (users.h) */
+#define SQL_SET_PASSWORD_IF						\
+	"UPDATE users SET password_hash = ?3"				\
+	" WHERE id = ?1 AND password_hash = ?2"
 #define SQL_BY_EMAIL							\
 	"SELECT " USERS_COLUMNS ", password_hash FROM users"		\
 	" WHERE email = ?1"
@@ -123,6 +127,7 @@ struct users_sqlite {
 	sqlite3_stmt	*by_id;
 	sqlite3_stmt	*by_email;
 	sqlite3_stmt	*set_password;
+	sqlite3_stmt	*set_password_if;
 	sqlite3_stmt	*conflict;
 	sqlite3_stmt	*version;
 	pid_t		 pid;		/* the opener; children keep off */
@@ -431,6 +436,8 @@ users_sqlite_open(const char *path, int busy_timeout_ms, char *err,
 	    users_prepare(db, SQL_BY_ID, &u->by_id, err, errlen) == -1 ||
 	    users_prepare(db, SQL_SET_PASSWORD, &u->set_password, err,
 	    errlen) == -1 ||
+	    users_prepare(db, SQL_SET_PASSWORD_IF, &u->set_password_if, err,
+	    errlen) == -1 ||
 	    users_prepare(db, SQL_BY_EMAIL, &u->by_email, err, errlen) == -1 ||
 	    users_prepare(db, SQL_CONFLICT, &u->conflict, err, errlen) == -1 ||
 	    users_prepare(db, SQL_VERSION, &u->version, err, errlen) == -1) {
@@ -470,6 +477,7 @@ users_sqlite_close(struct users_sqlite *u)
 	sqlite3_finalize(u->insert);
 	sqlite3_finalize(u->by_id);
 	sqlite3_finalize(u->set_password);
+	sqlite3_finalize(u->set_password_if);
 	sqlite3_finalize(u->by_email);
 	sqlite3_finalize(u->conflict);
 	sqlite3_finalize(u->version);
@@ -707,6 +715,43 @@ users_sqlite_set_password(struct users_sqlite *u, long long id,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Replaces io's password hash with hash if the row still holds the one
+ * in io (the hash a login just verified), so that a change made
+ * meanwhile is not overwritten: 1 replaced (io's hash now the arena
+ * copy; the session stamp, a column of its own, stays), 0 when the row
+ * changed or is gone, -1 on a fault (logged).
+ */
+int
+users_sqlite_set_password_hash(struct users_sqlite *u, struct user *io,
+    const char *hash, struct arena *arena)
+{
+	int	 rc;
+
+	if (!users_mine(u))
+		return -1;
+	if (io->password_hash == NULL) {
+		log_errorx("users: set password hash: no old hash");
+		return -1;
+	}
+	if ((rc = sqlite3_bind_int64(u->set_password_if, 1, io->id)) !=
+	    SQLITE_OK ||
+	    (rc = sqlite3_bind_text(u->set_password_if, 2, io->password_hash,
+	    -1, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_text(u->set_password_if, 3, hash, -1,
+	    SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_step(u->set_password_if)) != SQLITE_DONE) {
+		log_warnx("users: set password hash: %s", sqlite3_errstr(rc));
+		users_done(u->set_password_if);
+		return -1;
+	}
+	users_done(u->set_password_if);
+	if (sqlite3_changes(u->db) != 1)
+		return 0;
+	io->password_hash = arena_strdup(arena, hash);
+	return 1;
 }
 
 /*

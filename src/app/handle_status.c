@@ -17,6 +17,7 @@
 #include "http/reply.h"
 #include "http/router.h"
 #include "pool/scoreboard.h"
+#include "redis/rconn.h"
 
 #define STATUS_TEXT_MAX		(256 * 1024)
 #define PROMETHEUS_TYPE		"text/plain; version=0.0.4; charset=utf-8"
@@ -105,6 +106,28 @@ worker_json(const struct slot *s, long long now_ms)
 	return w;
 }
 
+/*
+ * The Redis server that the worker answering uses (SPEC 5): under
+ * Sentinel, the master it last found; every worker finds its own.
+ */
+static struct json_object *
+redis_json(struct ctx *ctx)
+{
+	struct json_object	*r;
+	struct rconn_stats	 st;
+
+	if (ctx->rconn_ == NULL)
+		return NULL;
+	rconn_stats(ctx->rconn_, &st);
+	r = jsonh_object();
+	jsonh_add_str(r, "mode", st.sentinel ? "sentinel" : "direct");
+	jsonh_add(r, "master", st.master[0] == '\0' ? NULL :
+	    json_object_new_string(st.master));
+	jsonh_add(r, "connected", json_object_new_boolean(st.connected));
+	jsonh_add_int(r, "master_changes", (long long)st.master_changes);
+	return r;
+}
+
 static int
 status_json(struct ctx *ctx, const struct scoreboard *sb)
 {
@@ -138,6 +161,7 @@ status_json(struct ctx *ctx, const struct scoreboard *sb)
 			json_object_array_add(workers,
 			    worker_json(&sb->slots[i], now_ms));
 	jsonh_add(o, "workers", workers);
+	jsonh_add(o, "redis", redis_json(ctx));
 	jsonh_add_time(o, "timestamp", ctx->now);
 	return reply_json(ctx, 200, o);
 }

@@ -859,8 +859,8 @@ wait_ready(struct stack *s)
 
 /*
  * Starts Redis (unless o->no_redis; under Sentinel with o->sentinel),
- * the pool and nginx in a fresh
- * directory, and waits until GET /health answers 200 through nginx.
+ * the pool and nginx in a fresh directory, and waits until GET /health
+ * answers 200 through nginx.
  * Returns the stack, stopped and freed with stack_stop(), or NULL with a
  * message on stderr.
  */

@@ -41,7 +41,7 @@
 #include "lib/log.h"
 #include "redis/rconn.h"
 
-#define RCONN_ERROR_MAX	320	/* hiredis errstr is 128, plus addresses */
+#define RCONN_ERROR_MAX	320	/* errstr (128) and two addresses */
 #define RCONN_SENTINEL_PORT	26379
 #define RCONN_PIPE_MAX	(64 * 1024)	/* a pipeline kept for a resend */
 

@@ -15,7 +15,7 @@
 #define RCONN_SECRET_MAX	255
 #define RCONN_SENTINELS_MAX	16
 #define RCONN_NAME_MAX		127	/* redis_master_name */
-#define RCONN_ADDR_MAX		(RCONN_HOST_MAX + 8) /* "[host]:port", "unix:path" */
+#define RCONN_ADDR_MAX		(RCONN_HOST_MAX + 8)	/* "[host]:port" */
 
 struct rconn_url {
 	int	 is_unix;

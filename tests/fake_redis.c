@@ -155,7 +155,8 @@ link_commands(struct link *l, const char *errline)
 
 	while ((n = command_len(l->in, l->inlen)) > 0) {
 		l->commands++;
-		if (l->spec->mode == FAKE_ERROR &&
+		if ((l->spec->mode == FAKE_ERROR ||
+		    l->spec->mode == FAKE_RAW) &&
 		    write_all(l->cfd, errline, strlen(errline)) == -1)
 			return -1;
 		if (l->spec->drop_reply_to != NULL && memmem(l->in, (size_t)n,
@@ -272,7 +273,8 @@ serve(int lfd, int upstream, const struct fake_conn_spec *specs, int nspecs,
  * specs[1], ... and the last one for all later connections; FAKE_PROXY
  * passes to the real server on upstream_port; FAKE_ERROR answers with
  * error (a Redis error without its "-" and CRLF, e.g. "LOADING Redis is
- * loading the dataset in memory").  NULL on failure.
+ * loading the dataset in memory"); FAKE_RAW, as the first spec, answers
+ * with error sent as it is (a whole RESP reply).  NULL on failure.
  */
 struct fake_redis *
 fake_redis_start(int upstream_port, const struct fake_conn_spec *specs,
@@ -283,7 +285,8 @@ fake_redis_start(int upstream_port, const struct fake_conn_spec *specs,
 	sigset_t		 all, saved;
 	int			 lfd, sig;
 
-	if (nspecs < 1 || snprintf(errline, sizeof(errline), "-%s\r\n",
+	if (nspecs < 1 || snprintf(errline, sizeof(errline),
+	    specs[0].mode == FAKE_RAW ? "%s" : "-%s\r\n",
 	    error != NULL ? error : "ERR fake") >= (int)sizeof(errline) ||
 	    (f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;

@@ -13,7 +13,9 @@
 
 enum fake_mode {
 	FAKE_PROXY,	/* pass everything to the real server and back */
-	FAKE_ERROR	/* answer each command with the error line */
+	FAKE_ERROR,	/* answer each command with the error line */
+	FAKE_RAW	/* answer each command with the given reply, as it
+			   is (RESP): a sentinel naming a chosen address */
 };
 
 struct fake_conn_spec {

@@ -53,6 +53,8 @@
 					   slower) */
 #define TEMPLATE_MAX		(64 * 1024)
 #define HTTP_TIMEOUT_MS		5000
+#define STACK_DOWN_AFTER_MS	1000	/* sentinel down-after-milliseconds */
+#define STACK_HA_READY_MS	30000	/* the sentinels see the replica */
 #define HTTP_HEAD_MAX		(64 * 1024)
 #define HTTP_RESPONSE_MAX	(4 * 1024 * 1024)
 #define HTTP_PATH_MAX		8192
@@ -61,6 +63,8 @@ struct stack {
 	char			 dir[STACK_PATH_MAX];
 	char			 socket[STACK_PATH_MAX];
 	struct redis_server	*redis;
+	struct redis_ha		*ha;		/* options->sentinel */
+	char			 sentinels[256];
 	pid_t			 master;	/* -1 once stopped */
 	pid_t			 nginx;
 	int			 port;
@@ -406,9 +410,11 @@ static char **
 pool_env(const struct stack *s, const struct stack_options *o,
     const char *redis_url)
 {
-	char		**env, *def[4];
-	const char	*keys[4] = { "MOCKPIE_REDIS_URL", "MOCKPIE_DATABASE",
-	    "MOCKPIE_JWT_SECRET", "MOCKPIE_WORKERS" };
+	char		**env, *def[6];
+	const char	*keys[6] = { "MOCKPIE_REDIS_URL", "MOCKPIE_DATABASE",
+	    "MOCKPIE_JWT_SECRET", "MOCKPIE_WORKERS",
+	    "MOCKPIE_REDIS_SENTINELS", "MOCKPIE_REDIS_MASTER_NAME" };
+	size_t		 ndef = s->sentinels[0] != '\0' ? 6 : 4;
 	size_t		 n = 0, i, max;
 	const char	*const *e;
 
@@ -436,16 +442,20 @@ pool_env(const struct stack *s, const struct stack_options *o,
 	    (def[2] = xprintf("%s=%s", keys[2], STACK_JWT_SECRET)) == NULL ||
 	    (def[3] = xprintf("%s=%d", keys[3], s->workers)) == NULL)
 		goto fail;
-	for (i = 0; i < 4; i++)
+	if (ndef == 6 && ((def[4] = xprintf("%s=%s", keys[4],
+	    s->sentinels)) == NULL || (def[5] = xprintf("%s=%s", keys[5],
+	    "mymaster")) == NULL))
+		goto fail;
+	for (i = 0; i < ndef; i++)
 		if (env_find(o->env, keys[i]) == NULL) {
 			env[n++] = def[i];
 			def[i] = NULL;
 		}
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 6; i++)
 		free(def[i]);
 	return env;
 fail:
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 6; i++)
 		free(def[i]);
 	for (i = 0; i < max; i++)
 		free(env[i]);
@@ -867,8 +877,9 @@ wait_ready(struct stack *s)
 }
 
 /*
- * Starts Redis (unless o->no_redis), the pool and nginx in a fresh
- * directory, and waits until GET /health answers 200 through nginx.
+ * Starts Redis (unless o->no_redis; under Sentinel with o->sentinel),
+ * the pool and nginx in a fresh directory, and waits until GET /health
+ * answers 200 through nginx.
  * Returns the stack, stopped and freed with stack_stop(), or NULL with a
  * message on stderr.
  */
@@ -899,10 +910,20 @@ stack_start(const struct stack_options *o)
 	if (path_join(s->socket, sizeof(s->socket), s->dir, "mockpie.sock") ==
 	    -1)
 		goto fail;
-	if (o->no_redis)	/* a port nobody listens on */
+	if (o->no_redis || o->sentinel)	/* a port nobody listens on */
 		snprintf(url, sizeof(url), "redis://127.0.0.1:%d",
 		    test_free_port());
-	else {
+	if (o->sentinel) {
+		if ((s->ha = redis_ha_start("mymaster", STACK_DOWN_AFTER_MS,
+		    NULL)) == NULL ||
+		    redis_ha_wait_ready(s->ha, STACK_HA_READY_MS) == -1) {
+			fprintf(stderr, "harness: Redis under Sentinel did "
+			    "not start\n");
+			goto fail;
+		}
+		redis_ha_sentinel_list(s->ha, s->sentinels,
+		    sizeof(s->sentinels));
+	} else if (!o->no_redis) {
 		if ((s->redis = redis_server_start(s->dir)) == NULL) {
 			fprintf(stderr, "harness: redis-server did not "
 			    "start\n");
@@ -948,6 +969,7 @@ stack_stop(struct stack *s)
 		if (stack_pid_alive(kids[i]))
 			kill(kids[i], SIGKILL);
 	redis_server_free(s->redis);
+	redis_ha_free(s->ha);
 	if (getenv("MOCKPIE_TEST_KEEP") != NULL && s->dir[0] != '\0')
 		fprintf(stderr, "harness: kept %s\n", s->dir);
 	else
@@ -980,6 +1002,13 @@ struct redis_server *
 stack_redis(struct stack *s)
 {
 	return s->redis;
+}
+
+/* The master, replica and sentinels of a stack started with sentinel. */
+struct redis_ha *
+stack_redis_ha(struct stack *s)
+{
+	return s->ha;
 }
 
 const char *

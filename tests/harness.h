@@ -23,6 +23,7 @@
 
 struct stack;
 struct redis_server;
+struct redis_ha;
 
 #define STACK_JWT_SECRET	"mockpie-integration-test-secret-40-bytes"
 
@@ -47,6 +48,13 @@ struct stack_options {
 	const char		*nginx_server_extra; /* nginx configuration
 						   added to the server block
 						   (@SERVER_EXTRA@), or NULL */
+	int			 sentinel;	/* Redis under Sentinel: a
+						   master, a replica and 3
+						   sentinels (redis_ha); the
+						   pool finds the master
+						   through them, its
+						   redis_url names a closed
+						   port */
 };
 
 struct http_response {
@@ -68,6 +76,7 @@ struct stack		*stack_start(const struct stack_options *);
 void			 stack_stop(struct stack *);
 int			 stack_stop_pool(struct stack *, int, int);
 struct redis_server	*stack_redis(struct stack *);
+struct redis_ha		*stack_redis_ha(struct stack *);
 const char		*stack_dir(struct stack *);
 int			 stack_http_port(struct stack *);
 pid_t			 stack_master_pid(struct stack *);

@@ -32,6 +32,7 @@
 #define REDIS_SERVER_TRIES	5	/* fresh ports when one was taken */
 #define REDIS_SERVER_PATH_MAX	512
 #define HUNG_LISTENER_BACKLOG	64
+#define REDIS_HA_SYNC_MS	10000	/* a replica's first sync */
 
 struct redis_server {
 	pid_t	 pid;		/* -1 when stopped */
@@ -40,6 +41,7 @@ struct redis_server {
 	char	 dir[REDIS_SERVER_PATH_MAX];
 	char	 logpath[REDIS_SERVER_PATH_MAX];
 	char	*password;	/* from --requirepass, or NULL */
+	char	 conf[REDIS_SERVER_PATH_MAX];	/* a sentinel's config */
 	char	*argv[REDIS_SERVER_ARGS_MAX + 24];
 	int	 first_extra;	/* argv index of the first extra argument */
 	int	 nextra;
@@ -442,6 +444,370 @@ redis_server_free(struct redis_server *srv)
 		free(srv->argv[srv->first_extra + i]);
 	free(srv->password);
 	free(srv);
+}
+
+int
+redis_server_pid(const struct redis_server *srv)
+{
+	return srv->pid;
+}
+
+/* Kills the server with SIGKILL (a crash, no goodbye): 0, or -1. */
+int
+redis_server_kill(struct redis_server *srv)
+{
+	int	 status;
+
+	if (srv == NULL || srv->pid <= 0)
+		return 0;
+	kill(srv->pid, SIGKILL);
+	while (waitpid(srv->pid, &status, 0) == -1 && errno == EINTR)
+		;
+	srv->pid = -1;
+	return 0;
+}
+
+/*
+ * Starts redis-server --sentinel on a free 127.0.0.1 port, watching the
+ * master name at 127.0.0.1:master_port with quorum, down-after-ms and
+ * (unless NULL) a password clients and the other sentinels must give.
+ * Its configuration is written into dir, which Sentinel rewrites as it
+ * learns (it needs the file writable).  The server, or NULL.
+ */
+struct redis_server *
+redis_sentinel_start(const char *dir, const char *name, int master_port,
+    int quorum, int down_after_ms, const char *password)
+{
+	struct redis_server	*srv;
+	const char		*bin;
+	FILE			*f;
+	int			 n, try;
+
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return NULL;
+	srv->pid = -1;
+	if (snprintf(srv->dir, sizeof(srv->dir), "%s", dir) >=
+	    (int)sizeof(srv->dir) || snprintf(srv->logpath,
+	    sizeof(srv->logpath), "%s/sentinel.log", dir) >=
+	    (int)sizeof(srv->logpath) || snprintf(srv->conf,
+	    sizeof(srv->conf), "%s/sentinel.conf", dir) >=
+	    (int)sizeof(srv->conf))
+		goto fail;
+	if ((f = fopen(srv->conf, "w")) == NULL)
+		goto fail;
+	fprintf(f, "sentinel monitor %s 127.0.0.1 %d %d\n"
+	    "sentinel down-after-milliseconds %s %d\n"
+	    "sentinel failover-timeout %s 10000\n", name, master_port, quorum,
+	    name, down_after_ms, name);
+	if (password != NULL)
+		fprintf(f, "requirepass %s\nsentinel sentinel-pass %s\n",
+		    password, password);
+	if (fclose(f) != 0)
+		goto fail;
+	if (password != NULL && (srv->password = strdup(password)) == NULL)
+		goto fail;
+	if ((bin = getenv("REDIS_SERVER")) == NULL || *bin == '\0')
+		bin = "redis-server";
+	n = 0;
+	srv->argv[n++] = (char *)bin;
+	srv->argv[n++] = srv->conf;
+	srv->argv[n++] = (char *)"--sentinel";
+	srv->argv[n++] = (char *)"--port";
+	srv->argv[n++] = srv->portstr;
+	srv->argv[n++] = (char *)"--bind";
+	srv->argv[n++] = (char *)"127.0.0.1";
+	srv->argv[n++] = (char *)"--dir";
+	srv->argv[n++] = srv->dir;
+	srv->argv[n++] = (char *)"--daemonize";
+	srv->argv[n++] = (char *)"no";
+	srv->argv[n++] = (char *)"--logfile";
+	srv->argv[n++] = (char *)"";
+	srv->argv[n++] = (char *)"--loglevel";
+	srv->argv[n++] = (char *)"notice";
+	srv->argv[n] = NULL;
+	srv->first_extra = n;
+	for (try = 0; try < REDIS_SERVER_TRIES; try++) {
+		if ((srv->port = test_free_port()) == -1)
+			goto fail;
+		if (spawn(srv) == 0)
+			return srv;
+	}
+	fprintf(stderr, "redis_server: cannot start a sentinel (see %s)\n",
+	    srv->logpath);
+fail:
+	redis_server_free(srv);
+	return NULL;
+}
+
+/* Waits up to ms for the replica's link to its master: 0, or -1. */
+static int
+replica_synced(struct redis_server *replica, long ms)
+{
+	long long	 deadline = test_now_ms() + ms;
+	redisContext	*c;
+	redisReply	*r;
+	int		 up;
+
+	do {
+		up = 0;
+		if ((c = redis_server_client(replica)) != NULL) {
+			r = redisCommand(c, "INFO replication");
+			up = r != NULL && r->type == REDIS_REPLY_STRING &&
+			    strstr(r->str, "master_link_status:up") != NULL;
+			if (r != NULL)
+				freeReplyObject(r);
+			redisFree(c);
+		}
+		if (up)
+			return 0;
+		test_sleep_ms(20);
+	} while (test_now_ms() < deadline);
+	return -1;
+}
+
+/*
+ * Starts a master, its replica and three sentinels watching it under
+ * name (quorum 2, down-after-ms), with a sentinel password unless NULL.
+ * The set, freed with redis_ha_free(), or NULL.  Call
+ * redis_ha_wait_ready() before counting on a failover.
+ */
+struct redis_ha *
+redis_ha_start(const char *name, int down_after_ms, const char *password)
+{
+	struct redis_ha	*ha;
+	const char	*replica_args[] = { "--replicaof", "127.0.0.1", NULL,
+	    NULL };
+	char		 port[16];
+	int		 i;
+
+	if ((ha = calloc(1, sizeof(*ha))) == NULL)
+		return NULL;
+	snprintf(ha->name, sizeof(ha->name), "%s", name);
+	for (i = 0; i < 2 + REDIS_HA_SENTINELS; i++)
+		if (test_tmpdir(ha->dirs[i], sizeof(ha->dirs[i])) == -1)
+			goto fail;
+	if ((ha->servers[0] = redis_server_start(ha->dirs[0])) == NULL)
+		goto fail;
+	snprintf(port, sizeof(port), "%d", ha->servers[0]->port);
+	replica_args[2] = port;
+	if ((ha->servers[1] = redis_server_start_args(ha->dirs[1],
+	    replica_args)) == NULL)
+		goto fail;
+	/* in sync first: the sentinels' first INFO then lists it */
+	if (replica_synced(ha->servers[1], REDIS_HA_SYNC_MS) == -1) {
+		fprintf(stderr, "redis_server: the replica did not sync\n");
+		goto fail;
+	}
+	for (i = 0; i < REDIS_HA_SENTINELS; i++)
+		if ((ha->sentinels[i] = redis_sentinel_start(ha->dirs[2 + i],
+		    name, ha->servers[0]->port, 2, down_after_ms, password)) ==
+		    NULL)
+			goto fail;
+	return ha;
+fail:
+	redis_ha_free(ha);
+	return NULL;
+}
+
+/* Stops everything and removes the directories; takes NULL. */
+void
+redis_ha_free(struct redis_ha *ha)
+{
+	int	 i;
+
+	if (ha == NULL)
+		return;
+	for (i = 0; i < REDIS_HA_SENTINELS; i++)
+		redis_server_free(ha->sentinels[i]);
+	for (i = 0; i < 2; i++)
+		redis_server_free(ha->servers[i]);
+	for (i = 0; i < 2 + REDIS_HA_SENTINELS; i++)
+		if (ha->dirs[i][0] != '\0')
+			test_tmpdir_remove(ha->dirs[i]);
+	free(ha);
+}
+
+/* "127.0.0.1:P1,127.0.0.1:P2,..." for redis_sentinels. */
+void
+redis_ha_sentinel_list(const struct redis_ha *ha, char *buf, size_t len)
+{
+	size_t	 off = 0;
+	int	 i;
+
+	buf[0] = '\0';
+	for (i = 0; i < REDIS_HA_SENTINELS && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s127.0.0.1:%d",
+		    i ? "," : "", ha->sentinels[i]->port);
+}
+
+/* The value of key in a flat key/value array reply, or NULL. */
+static const char *
+kv_get(const redisReply *r, const char *key)
+{
+	size_t	 i;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	for (i = 0; i + 1 < r->elements; i += 2)
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    strcmp(r->element[i]->str, key) == 0 &&
+		    r->element[i + 1]->type == REDIS_REPLY_STRING)
+			return r->element[i + 1]->str;
+	return NULL;
+}
+
+/*
+ * 1 when the sentinel sees the replica healthy and knows the other
+ * sentinels: a failover can then be forced or elected.
+ */
+static int
+sentinel_ready(struct redis_ha *ha, int i)
+{
+	redisContext	*c;
+	redisReply	*r;
+	const char	*v;
+	int		 ok = 0;
+
+	if ((c = redis_server_client(ha->sentinels[i])) == NULL)
+		return 0;
+	r = redisCommand(c, "SENTINEL replicas %s", ha->name);
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+	    (v = kv_get(r->element[0], "flags")) != NULL &&
+	    strcmp(v, "slave") == 0 &&
+	    (v = kv_get(r->element[0], "master-link-status")) != NULL &&
+	    strcmp(v, "ok") == 0)
+		ok = 1;
+	if (r != NULL)
+		freeReplyObject(r);
+	if (ok) {
+		r = redisCommand(c, "SENTINEL master %s", ha->name);
+		ok = (v = kv_get(r, "num-other-sentinels")) != NULL &&
+		    atoi(v) == REDIS_HA_SENTINELS - 1;
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	redisFree(c);
+	return ok;
+}
+
+/*
+ * Waits up to ms for every sentinel to see the replica in sync and the
+ * other sentinels: 0, or -1.
+ */
+int
+redis_ha_wait_ready(struct redis_ha *ha, long ms)
+{
+	long long	 deadline = test_now_ms() + ms;
+	int		 i;
+
+	for (i = 0; i < REDIS_HA_SENTINELS; i++)
+		while (!sentinel_ready(ha, i)) {
+			if (test_now_ms() > deadline)
+				return -1;
+			test_sleep_ms(50);
+		}
+	return 0;
+}
+
+/*
+ * Waits up to ms until every running sentinel names the master on port
+ * (0: any port, as long as they agree) and that server's ROLE says
+ * master: the port, or -1.
+ */
+int
+redis_ha_master_port(struct redis_ha *ha, int port, long ms)
+{
+	long long	 deadline = test_now_ms() + ms;
+	redisContext	*c;
+	redisReply	*r;
+	int		 i, seen, agreed, k;
+
+	for (;;) {
+		agreed = 1;
+		seen = 0;
+		for (i = 0; i < REDIS_HA_SENTINELS && agreed; i++) {
+			if (ha->sentinels[i]->pid <= 0)
+				continue;
+			if ((c = redis_server_client(ha->sentinels[i])) ==
+			    NULL) {
+				agreed = 0;
+				break;
+			}
+			r = redisCommand(c, "SENTINEL get-master-addr-by-name "
+			    "%s", ha->name);
+			if (r != NULL && r->type == REDIS_REPLY_ARRAY &&
+			    r->elements == 2 &&
+			    r->element[1]->type == REDIS_REPLY_STRING) {
+				k = atoi(r->element[1]->str);
+				if ((port != 0 && k != port) ||
+				    (seen != 0 && k != seen))
+					agreed = 0;
+				seen = k;
+			} else
+				agreed = 0;
+			if (r != NULL)
+				freeReplyObject(r);
+			redisFree(c);
+		}
+		for (i = 0; agreed && seen != 0 && i < 2; i++) {
+			if (ha->servers[i]->port != seen)
+				continue;
+			if ((c = redis_server_client(ha->servers[i])) == NULL)
+				break;
+			r = redisCommand(c, "ROLE");
+			if (r != NULL && r->type == REDIS_REPLY_ARRAY &&
+			    r->elements > 0 &&
+			    r->element[0]->type == REDIS_REPLY_STRING &&
+			    strcmp(r->element[0]->str, "master") == 0) {
+				freeReplyObject(r);
+				redisFree(c);
+				return seen;
+			}
+			if (r != NULL)
+				freeReplyObject(r);
+			redisFree(c);
+		}
+		if (test_now_ms() > deadline)
+			return -1;
+		test_sleep_ms(50);
+	}
+}
+
+/* The server that is master now (by ROLE), or NULL. */
+struct redis_server *
+redis_ha_master(struct redis_ha *ha)
+{
+	redisContext	*c;
+	redisReply	*r;
+	int		 i, is;
+
+	for (i = 0; i < 2; i++) {
+		if (ha->servers[i]->pid <= 0 ||
+		    (c = redis_server_client(ha->servers[i])) == NULL)
+			continue;
+		r = redisCommand(c, "ROLE");
+		is = r != NULL && r->type == REDIS_REPLY_ARRAY &&
+		    r->elements > 0 &&
+		    r->element[0]->type == REDIS_REPLY_STRING &&
+		    strcmp(r->element[0]->str, "master") == 0;
+		if (r != NULL)
+			freeReplyObject(r);
+		redisFree(c);
+		if (is)
+			return ha->servers[i];
+	}
+	return NULL;
+}
+
+/* The server that is not redis_ha_master() (the other one), or NULL. */
+struct redis_server *
+redis_ha_replica(struct redis_ha *ha)
+{
+	struct redis_server	*m = redis_ha_master(ha);
+
+	if (m == NULL)
+		return NULL;
+	return m == ha->servers[0] ? ha->servers[1] : ha->servers[0];
 }
 
 /*

@@ -34,6 +34,33 @@ int			 test_bind_loopback(int, int *);
 int			 test_tmpdir(char *, size_t);
 void			 test_tmpdir_remove(const char *);
 
+/*
+ * Redis under Sentinel: a master, a replica and REDIS_HA_SENTINELS
+ * sentinels (quorum 2), each in a directory of its own.  servers[0] is
+ * the master at start; after a failover redis_ha_master() tells.
+ */
+#define REDIS_HA_SENTINELS	3
+
+struct redis_ha {
+	struct redis_server	*servers[2];
+	struct redis_server	*sentinels[REDIS_HA_SENTINELS];
+	char			 dirs[2 + REDIS_HA_SENTINELS][64];
+	char			 name[64];
+};
+
+struct redis_server	*redis_sentinel_start(const char *, const char *,
+			    int, int, int, const char *);
+struct redis_ha		*redis_ha_start(const char *, int, const char *);
+void			 redis_ha_free(struct redis_ha *);
+void			 redis_ha_sentinel_list(const struct redis_ha *, char *,
+			    size_t);
+int			 redis_ha_wait_ready(struct redis_ha *, long);
+int			 redis_ha_master_port(struct redis_ha *, int, long);
+struct redis_server	*redis_ha_master(struct redis_ha *);
+struct redis_server	*redis_ha_replica(struct redis_ha *);
+int			 redis_server_pid(const struct redis_server *);
+int			 redis_server_kill(struct redis_server *);
+
 struct hung_listener	*hung_listener_start(void);
 int			 hung_listener_port(const struct hung_listener *);
 void			 hung_listener_stop(struct hung_listener *);

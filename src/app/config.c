@@ -79,6 +79,13 @@ static const struct config_key config_keys[] = {
 	    0, 1 },
 	{ "redis_test_enabled",		T_BOOL,	OFF(redis_test_enabled), 0,
 	    0, 1 },
+	/* Redis Sentinel (SPEC 5) */
+	{ "redis_sentinels",		T_SPECIAL, 0, 0, 0, 0 },
+	{ "redis_master_name",		T_STR,	STR(redis.master_name), 0, 0 },
+	{ "redis_sentinel_password",	T_STR,	STR(redis.sentinel_password),
+	    0, 0 },
+	{ "redis_sentinel_password_file", T_PATH,
+	    STR(redis_sentinel_password_file), 0, 0 },
 	{ "database",			T_PATH,	STR(database), 0, 0 },
 	{ "database_busy_timeout_ms",	T_INT,
 	    OFF(database_busy_timeout_ms), 0, 0, 60000 },
@@ -207,6 +214,8 @@ config_defaults(struct config *c)
 	snprintf(c->redis_prefix, sizeof(c->redis_prefix), "mockpie:");
 	c->redis_test_enabled = 1;
 	c->redis_client_cache = 1;
+	snprintf(c->redis.master_name, sizeof(c->redis.master_name),
+	    "mymaster");
 	snprintf(c->database, sizeof(c->database), "mockpie.db");
 	c->database_busy_timeout_ms = 2000;
 	c->user_cache_ttl = 1;
@@ -261,6 +270,8 @@ config_fini(struct config *c)
 	origins_clear(c);
 	explicit_bzero(c->jwt_secret, sizeof(c->jwt_secret));
 	explicit_bzero(&c->redis.url, sizeof(c->redis.url));
+	explicit_bzero(c->redis.sentinel_password,
+	    sizeof(c->redis.sentinel_password));
 	c->jwt_secret_len = 0;
 }
 
@@ -360,6 +371,7 @@ set_origins(struct config *c, const char *v)
 static int
 set_special(struct config *c, const char *key, const char *v)
 {
+	const char	*why;
 	long long	 n;
 	char		*end;
 
@@ -367,6 +379,8 @@ set_special(struct config *c, const char *key, const char *v)
 		return log_level_parse(v, &c->pool.log_level);
 	if (strcmp(key, "cors_origins") == 0)
 		return set_origins(c, v);
+	if (strcmp(key, "redis_sentinels") == 0)
+		return rconn_sentinels_parse(v, &c->redis, &why);
 	if (strcmp(key, "listen_mode") == 0) {	/* octal, as chmod */
 		errno = 0;
 		n = strtoll(v, &end, 8);
@@ -643,6 +657,67 @@ toolong:
 	return -1;
 }
 
+/*
+ * The Sentinel settings hang together: a master name Redis can take as
+ * one argument, and one password source at most.  The file's password
+ * is read here (a trailing newline dropped) and never echoed.
+ */
+static int
+check_sentinel(struct config *c, char *err, size_t errlen)
+{
+	struct rconn_config	*r = &c->redis;
+	const char		*p;
+	struct stat		 st;
+	ssize_t			 n;
+	int			 fd;
+
+	if (r->nsentinels == 0)
+		return 0;
+	if (r->master_name[0] == '\0') {
+		snprintf(err, errlen, "redis_master_name: empty");
+		return -1;
+	}
+	for (p = r->master_name; *p != '\0'; p++)
+		if (!isgraph((unsigned char)*p)) {
+			snprintf(err, errlen, "redis_master_name: only "
+			    "printable characters, no blanks");
+			return -1;
+		}
+	log_info("redis: the master comes from %d sentinel(s); redis_url's "
+	    "host and port are ignored", r->nsentinels);
+	if (c->redis_sentinel_password_file[0] == '\0')
+		return 0;
+	if (r->sentinel_password[0] != '\0') {
+		snprintf(err, errlen, "redis_sentinel_password_file: set "
+		    "redis_sentinel_password or the file, not both");
+		return -1;
+	}
+	if ((fd = open(c->redis_sentinel_password_file,
+	    O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "redis_sentinel_password_file: %s: %s",
+		    c->redis_sentinel_password_file, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
+		log_warnx("redis_sentinel_password_file %s is readable by "
+		    "others (mode %03o)", c->redis_sentinel_password_file,
+		    (unsigned)(st.st_mode & 0777));
+	n = read(fd, r->sentinel_password, sizeof(r->sentinel_password));
+	close(fd);
+	if (n < 0 || (size_t)n == sizeof(r->sentinel_password)) {
+		explicit_bzero(r->sentinel_password,
+		    sizeof(r->sentinel_password));
+		snprintf(err, errlen, "redis_sentinel_password_file: %s",
+		    n < 0 ? strerror(errno) : "password too long");
+		return -1;
+	}
+	while (n > 0 && (r->sentinel_password[n - 1] == '\n' ||
+	    r->sentinel_password[n - 1] == '\r'))
+		n--;
+	r->sentinel_password[n] = '\0';
+	return 0;
+}
+
 /* listen_owner and listen_group name a user and group of this system. */
 static int
 check_account(const struct config *c, char *err, size_t errlen)
@@ -715,6 +790,8 @@ validate(struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "redis_url: %s", why);
 		return -1;
 	}
+	if (check_sentinel(c, err, errlen) == -1)
+		return -1;
 	if (c->redis.backoff_min_ms > c->redis.backoff_max_ms) {
 		snprintf(err, errlen, "redis_backoff_min_ms: greater than "
 		    "redis_backoff_max_ms");

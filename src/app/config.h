@@ -32,6 +32,12 @@ struct config {
 	int		 redis_client_cache;	/* session_cache.h */
 	int		 redis_test_enabled;
 
+	/*
+	 * Redis Sentinel (SPEC 5): the sentinels, master name and password
+	 * land in redis.*; the password file is read into it at load.
+	 */
+	char		 redis_sentinel_password_file[CONFIG_PATH_MAX];
+
 	/* users */
 	char		 database[CONFIG_PATH_MAX];
 	int		 database_busy_timeout_ms;

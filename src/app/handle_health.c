@@ -126,6 +126,11 @@ add_redis(struct ctx *ctx, struct json_object *o)
 	jsonh_add(r, "latency_ms", ok != 1 ? NULL :
 	    json_object_new_double_s(latency,
 	    arena_printf(ctx->arena, "%.3f", latency)));
+	/* SPEC 5: which server this worker uses, found how */
+	rconn_stats(ctx->rconn_, &st);
+	jsonh_add_str(r, "mode", st.sentinel ? "sentinel" : "direct");
+	jsonh_add(r, "master", st.master[0] == '\0' ? NULL :
+	    json_object_new_string(st.master));
 	jsonh_add(o, "redis", r);
 	return ok == 1;
 }

@@ -19,6 +19,7 @@
 #include "pool/scoreboard.h"
 #include "app/mail_app.h"
 #include "mail/mailq.h"
+#include "redis/rconn.h"
 
 #define STATUS_TEXT_MAX		(256 * 1024)
 #define PROMETHEUS_TYPE		"text/plain; version=0.0.4; charset=utf-8"
@@ -136,6 +137,28 @@ mail_json(struct ctx *ctx)
 	return m;
 }
 
+/*
+ * The Redis server that the worker answering uses (SPEC 5): under
+ * Sentinel, the master it last found; every worker finds its own.
+ */
+static struct json_object *
+redis_json(struct ctx *ctx)
+{
+	struct json_object	*r;
+	struct rconn_stats	 st;
+
+	if (ctx->rconn_ == NULL)
+		return NULL;
+	rconn_stats(ctx->rconn_, &st);
+	r = jsonh_object();
+	jsonh_add_str(r, "mode", st.sentinel ? "sentinel" : "direct");
+	jsonh_add(r, "master", st.master[0] == '\0' ? NULL :
+	    json_object_new_string(st.master));
+	jsonh_add(r, "connected", json_object_new_boolean(st.connected));
+	jsonh_add_int(r, "master_changes", (long long)st.master_changes);
+	return r;
+}
+
 static int
 status_json(struct ctx *ctx, const struct scoreboard *sb)
 {
@@ -170,6 +193,7 @@ status_json(struct ctx *ctx, const struct scoreboard *sb)
 			    worker_json(&sb->slots[i], now_ms));
 	jsonh_add(o, "workers", workers);
 	jsonh_add(o, "mail", mail_json(ctx));
+	jsonh_add(o, "redis", redis_json(ctx));
 	jsonh_add_time(o, "timestamp", ctx->now);
 	return reply_json(ctx, 200, o);
 }

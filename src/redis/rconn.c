@@ -21,6 +21,11 @@
  * What a resend may do, command by command, is written where each caller
  * builds its command; the rule is that a resend is sent only when no
  * reply byte came back, so Redis ran the command once or not at all.
+ *
+ * Under Sentinel (SPEC 5) every connect asks the sentinels for the master
+ * first, so each of the cases above that makes a new connection (stale,
+ * -READONLY, -MASTERDOWN, the next attempt after a back-off) also follows
+ * a failover.
  */
 #include <errno.h>
 #include <limits.h>
@@ -36,7 +41,8 @@
 #include "lib/log.h"
 #include "redis/rconn.h"
 
-#define RCONN_ERROR_MAX	192	/* hiredis errstr is 128 */
+#define RCONN_ERROR_MAX	320	/* errstr (128) and two addresses */
+#define RCONN_SENTINEL_PORT	26379
 #define RCONN_PIPE_MAX	(64 * 1024)	/* a pipeline kept for a resend */
 
 struct rconn {
@@ -51,6 +57,12 @@ struct rconn {
 	unsigned long		 generation;	/* connections made */
 	int			 down;		/* failed since last answer */
 	char			 error[RCONN_ERROR_MAX];
+
+	/* the server connected to: the URL's, or the sentinels' master */
+	struct rconn_addr	 cur;
+	char			 master[RCONN_ADDR_MAX + 1];
+	unsigned long		 master_changes;
+	int			 sentinel_first; /* the one that answered last */
 
 	/* the pipeline under way, kept formatted for a resend */
 	char			*pipe;
@@ -218,6 +230,61 @@ rconn_url_parse(const char *url, struct rconn_url *u, const char **why)
 	return 0;
 }
 
+/*
+ * Parses redis_sentinels, "host:port,host:port,..." (a port left out is
+ * 26379, an IPv6 host goes in brackets), into cfg->sentinels: 0, or -1
+ * with *why naming the problem.  An empty list means no Sentinel.
+ */
+int
+rconn_sentinels_parse(const char *list, struct rconn_config *cfg,
+    const char **why)
+{
+	struct rconn_addr	*a;
+	const char		*p = list, *end, *host, *hend, *colon;
+
+	cfg->nsentinels = 0;
+	*why = NULL;
+	while (*p != '\0') {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			break;
+		end = p + strcspn(p, " \t,");
+		if (cfg->nsentinels == RCONN_SENTINELS_MAX)
+			return *why = "too many sentinels (at most 16)", -1;
+		a = &cfg->sentinels[cfg->nsentinels];
+		a->port = RCONN_SENTINEL_PORT;
+		if (*p == '[') {
+			host = p + 1;
+			if ((hend = memchr(p, ']', (size_t)(end - p))) == NULL)
+				return *why = "unclosed [ in a sentinel", -1;
+			colon = hend + 1;
+			if (colon != end && *colon != ':')
+				return *why = "bad sentinel address", -1;
+		} else {
+			host = p;
+			colon = memchr(p, ':', (size_t)(end - p));
+			hend = colon != NULL ? colon : end;
+		}
+		if (hend == host || copy_part(a->host, sizeof(a->host), host,
+		    (size_t)(hend - host)) == -1)
+			return *why = "bad sentinel host", -1;
+		if (colon != NULL && colon != end && parse_int(colon + 1,
+		    (size_t)(end - colon - 1), 1, 65535, &a->port) == -1)
+			return *why = "bad sentinel port", -1;
+		cfg->nsentinels++;
+		p = end;
+	}
+	return 0;
+}
+
+/* "host:port" ("[host]:port" for IPv6) into buf. */
+static void
+addr_format(char *buf, size_t len, const char *host, int port)
+{
+	snprintf(buf, len, strchr(host, ':') != NULL ? "[%s]:%d" : "%s:%d",
+	    host, port);
+}
+
 /* A connection that connects on first use; never NULL. */
 struct rconn *
 rconn_new(const struct rconn_config *cfg)
@@ -227,6 +294,12 @@ rconn_new(const struct rconn_config *cfg)
 	if ((rc = calloc(1, sizeof(*rc))) == NULL)
 		log_fatal("rconn: calloc");
 	rc->cfg = *cfg;
+	if (cfg->nsentinels == 0 && cfg->url.is_unix)
+		snprintf(rc->master, sizeof(rc->master), "unix:%s",
+		    cfg->url.path);
+	else if (cfg->nsentinels == 0)
+		addr_format(rc->master, sizeof(rc->master), cfg->url.host,
+		    cfg->url.port);
 	return rc;
 }
 
@@ -238,7 +311,7 @@ rconn_free(struct rconn *rc)
 		return;
 	if (rc->c != NULL)
 		redisFree(rc->c);
-	explicit_bzero(&rc->cfg.url, sizeof(rc->cfg.url));
+	explicit_bzero(&rc->cfg, sizeof(rc->cfg));
 	free(rc->pipe);
 	free(rc);
 }
@@ -298,48 +371,210 @@ reply_ok(redisReply *r)
 	return ok;
 }
 
+/*
+ * A connection to host:port, or to the unix socket path when path is not
+ * NULL, with both timeouts set (PITFALLS: the connect timeout alone
+ * bounds only the connect), authenticated when password is not "" and on
+ * db when db is not 0.  The context, or NULL with why set.
+ */
+static redisContext *
+redis_open(const struct rconn_config *cfg, const char *host, int port,
+    const char *path, const char *user, const char *password, int db,
+    char *why, size_t len)
+{
+	struct timeval	 ctv = ms_to_tv(cfg->connect_timeout_ms);
+	redisContext	*c;
+
+	if (path != NULL)
+		c = redisConnectUnixWithTimeout(path, ctv);
+	else
+		c = redisConnectWithTimeout(host, port, ctv);
+	if (c == NULL) {
+		snprintf(why, len, "cannot allocate context");
+		return NULL;
+	}
+	if (c->err) {
+		snprintf(why, len, "connect: %.128s", c->errstr);
+		goto fail;
+	}
+	if (redisSetTimeout(c, ms_to_tv(cfg->command_timeout_ms)) !=
+	    REDIS_OK) {
+		snprintf(why, len, "set timeout: %.128s", c->errstr);
+		goto fail;
+	}
+	if (password[0] != '\0' && !reply_ok(user[0] != '\0' ?
+	    redisCommand(c, "AUTH %s %s", user, password) :
+	    redisCommand(c, "AUTH %s", password))) {
+		snprintf(why, len, "AUTH refused");
+		goto fail;
+	}
+	if (db != 0 && !reply_ok(redisCommand(c, "SELECT %d", db))) {
+		snprintf(why, len, "SELECT %d refused", db);
+		goto fail;
+	}
+	return c;
+fail:
+	redisFree(c);
+	return NULL;
+}
+
+/*
+ * Asks the sentinel s for the master's address: 0 with *m set, or -1
+ * with why set (down, refusing, or not knowing the name).
+ */
+static int
+sentinel_ask(const struct rconn_config *cfg, const struct rconn_addr *s,
+    struct rconn_addr *m, char *why, size_t len)
+{
+	redisContext	*c;
+	redisReply	*r;
+	int		 rv = -1;
+
+	if ((c = redis_open(cfg, s->host, s->port, NULL, "",
+	    cfg->sentinel_password, 0, why, len)) == NULL)
+		return -1;
+	r = redisCommand(c, "SENTINEL get-master-addr-by-name %s",
+	    cfg->master_name);
+	if (r == NULL)
+		snprintf(why, len, "%.128s", c->errstr[0] ? c->errstr :
+		    "no reply");
+	else if (r->type == REDIS_REPLY_ERROR)
+		snprintf(why, len, "answered %.128s", r->str);
+	else if (r->type == REDIS_REPLY_NIL)
+		snprintf(why, len, "does not know master %.64s",
+		    cfg->master_name);
+	else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[1]->type != REDIS_REPLY_STRING ||
+	    r->element[0]->len == 0 ||
+	    copy_part(m->host, sizeof(m->host), r->element[0]->str,
+	    r->element[0]->len) == -1 ||
+	    parse_int(r->element[1]->str, r->element[1]->len, 1, 65535,
+	    &m->port) == -1)
+		snprintf(why, len, "unexpected answer to "
+		    "get-master-addr-by-name");
+	else
+		rv = 0;
+	if (r != NULL)
+		freeReplyObject(r);
+	redisFree(c);
+	return rv;
+}
+
+/* 1 when ROLE on c says master, 0 when something else (why set), -1. */
+static int
+role_is_master(redisContext *c, char *why, size_t len)
+{
+	redisReply	*r;
+	int		 rv = -1;
+
+	if ((r = redisCommand(c, "ROLE")) == NULL) {
+		snprintf(why, len, "ROLE: %.128s", c->errstr[0] ? c->errstr :
+		    "no reply");
+		return -1;
+	}
+	if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+	    r->element[0]->type == REDIS_REPLY_STRING) {
+		rv = strcmp(r->element[0]->str, "master") == 0;
+		if (!rv)
+			snprintf(why, len, "is a %.32s, not a master",
+			    r->element[0]->str);
+	} else if (r->type == REDIS_REPLY_ERROR)
+		snprintf(why, len, "ROLE refused: %.128s", r->str);
+	else
+		snprintf(why, len, "ROLE: unexpected answer");
+	freeReplyObject(r);
+	return rv;
+}
+
+/* Notes the master in use; a new address is logged once per worker. */
+static void
+rconn_set_master(struct rconn *rc, const struct rconn_addr *m,
+    const struct rconn_addr *s)
+{
+	char	 addr[RCONN_ADDR_MAX + 1], via[RCONN_ADDR_MAX + 1];
+
+	rc->cur = *m;
+	addr_format(addr, sizeof(addr), m->host, m->port);
+	if (strcmp(addr, rc->master) == 0)
+		return;
+	addr_format(via, sizeof(via), s->host, s->port);
+	if (rc->master[0] == '\0')
+		log_debug("redis master %s (from sentinel %s)", addr, via);
+	else {
+		rc->master_changes++;
+		log_info("redis master is now %s, was %s (from sentinel %s)",
+		    addr, rc->master, via);
+	}
+	memcpy(rc->master, addr, sizeof(addr));
+}
+
+/*
+ * Asks the sentinels in turn, from the one that answered last, for the
+ * master (each with the connect and command timeouts), connects to it
+ * and confirms with ROLE that it is one: right after a failover a
+ * sentinel can still name the demoted master (PITFALLS).  The
+ * connection, or NULL with why set to the last problem seen.
+ */
+static redisContext *
+rconn_discover(struct rconn *rc, char *why, size_t len)
+{
+	const struct rconn_config	*cfg = &rc->cfg;
+	const struct rconn_addr		*s;
+	struct rconn_addr		 m;
+	redisContext			*c;
+	char				 err[RCONN_ERROR_MAX];
+	int				 k, i;
+
+	snprintf(why, len, "no sentinel");
+	for (k = 0; k < cfg->nsentinels; k++) {
+		i = (rc->sentinel_first + k) % cfg->nsentinels;
+		s = &cfg->sentinels[i];
+		if (sentinel_ask(cfg, s, &m, err, sizeof(err)) == -1) {
+			snprintf(why, len, "sentinel %.64s:%d: %.160s",
+			    s->host, s->port, err);
+			continue;
+		}
+		if ((c = redis_open(cfg, m.host, m.port, NULL, cfg->url.user,
+		    cfg->url.password, cfg->url.db, err, sizeof(err))) ==
+		    NULL) {
+			snprintf(why, len, "master %.64s:%d from sentinel "
+			    "%.64s:%d: %.128s", m.host, m.port, s->host,
+			    s->port, err);
+			continue;
+		}
+		if (role_is_master(c, err, sizeof(err)) != 1) {
+			snprintf(why, len, "%.64s:%d from sentinel %.64s:%d "
+			    "%.128s", m.host, m.port, s->host, s->port, err);
+			redisFree(c);
+			continue;
+		}
+		rc->sentinel_first = i;
+		rconn_set_master(rc, &m, s);
+		return c;
+	}
+	return NULL;
+}
+
 static int
 rconn_connect(struct rconn *rc)
 {
 	const struct rconn_url	*u = &rc->cfg.url;
-	struct timeval		 ctv = ms_to_tv(rc->cfg.connect_timeout_ms);
 	char			 why[RCONN_ERROR_MAX];
-	redisContext		*c;
 
-	if (u->is_unix)
-		c = redisConnectUnixWithTimeout(u->path, ctv);
-	else
-		c = redisConnectWithTimeout(u->host, u->port, ctv);
-	if (c == NULL) {
-		rconn_drop(rc, "cannot allocate context");
-		return -1;
-	}
-	rc->c = c;
 	rc->proven = 0;
-	if (c->err) {
-		snprintf(why, sizeof(why), "connect: %.128s", c->errstr);
-		goto fail;
-	}
-	if (redisSetTimeout(c, ms_to_tv(rc->cfg.command_timeout_ms)) !=
-	    REDIS_OK) {
-		snprintf(why, sizeof(why), "set timeout: %.128s", c->errstr);
-		goto fail;
-	}
-	if (u->password[0] != '\0' && !reply_ok(u->user[0] != '\0' ?
-	    redisCommand(c, "AUTH %s %s", u->user, u->password) :
-	    redisCommand(c, "AUTH %s", u->password))) {
-		snprintf(why, sizeof(why), "AUTH refused");
-		goto fail;
-	}
-	if (u->db != 0 && !reply_ok(redisCommand(c, "SELECT %d", u->db))) {
-		snprintf(why, sizeof(why), "SELECT %d refused", u->db);
-		goto fail;
+	if (rc->cfg.nsentinels > 0)
+		rc->c = rconn_discover(rc, why, sizeof(why));
+	else
+		rc->c = redis_open(&rc->cfg, u->host, u->port,
+		    u->is_unix ? u->path : NULL, u->user, u->password, u->db,
+		    why, sizeof(why));
+	if (rc->c == NULL) {
+		rconn_drop(rc, why);
+		return -1;
 	}
 	rc->generation++;
 	return 0;
-fail:
-	rconn_drop(rc, why);
-	return -1;
 }
 
 /*
@@ -798,4 +1033,42 @@ rconn_stats(const struct rconn *rc, struct rconn_stats *st)
 	st->stale_reconnects = rc->stale_reconnects;
 	st->backoff_ms = rc->backoff_ms;
 	st->last_error = rc->error;
+	st->sentinel = rc->cfg.nsentinels > 0;
+	st->master = rc->master;
+	st->master_changes = rc->master_changes;
+}
+
+/*
+ * Points rc, a second connection (the client cache's subscriber), at the
+ * server that leader is connected to, so that both talk to the same
+ * master under Sentinel.  1 when rc's server changed (its connection, if
+ * any, is closed: whatever it had received is gone), 0 when it already
+ * pointed there or leader has nothing to follow (no Sentinel: both use
+ * the URL; or leader not connected).
+ */
+int
+rconn_follow(struct rconn *rc, const struct rconn *leader)
+{
+	struct rconn_url	*u = &rc->cfg.url;
+
+	if (leader->cfg.nsentinels == 0 || leader->c == NULL ||
+	    leader->cur.host[0] == '\0')
+		return 0;
+	rc->cfg.nsentinels = 0;		/* it goes where it is told */
+	if (!u->is_unix && strcmp(u->host, leader->cur.host) == 0 &&
+	    u->port == leader->cur.port)
+		return 0;
+	u->is_unix = 0;
+	memcpy(u->host, leader->cur.host, sizeof(u->host));
+	u->port = leader->cur.port;
+	rc->cur = leader->cur;
+	memcpy(rc->master, leader->master, sizeof(rc->master));
+	if (rc->c != NULL) {
+		redisFree(rc->c);
+		rc->c = NULL;
+	}
+	rc->proven = 0;
+	rc->pipe_queued = 0;
+	rc->retry_at_ms = 0;	/* another server: its own chance at once */
+	return 1;
 }

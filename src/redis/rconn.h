@@ -13,6 +13,9 @@
 #define RCONN_HOST_MAX		255
 #define RCONN_PATH_MAX		107	/* sun_path less the NUL */
 #define RCONN_SECRET_MAX	255
+#define RCONN_SENTINELS_MAX	16
+#define RCONN_NAME_MAX		127	/* redis_master_name */
+#define RCONN_ADDR_MAX		(RCONN_HOST_MAX + 8)	/* "[host]:port" */
 
 struct rconn_url {
 	int	 is_unix;
@@ -24,12 +27,27 @@ struct rconn_url {
 	int	 db;
 };
 
+struct rconn_addr {
+	char	 host[RCONN_HOST_MAX + 1];
+	int	 port;
+};
+
 struct rconn_config {
 	struct rconn_url url;
 	int	 connect_timeout_ms;	/* 200 */
 	int	 command_timeout_ms;	/* 500 */
 	int	 backoff_min_ms;	/* 250 */
 	int	 backoff_max_ms;	/* 2000 */
+
+	/*
+	 * Sentinel (SPEC 5): with sentinels, the master's address comes
+	 * from them and url's host and port are not used (its credentials
+	 * and db still are, for the master).
+	 */
+	struct rconn_addr sentinels[RCONN_SENTINELS_MAX];
+	int	 nsentinels;		/* 0: url names the server */
+	char	 master_name[RCONN_NAME_MAX + 1];	/* "mymaster" */
+	char	 sentinel_password[RCONN_SECRET_MAX + 1]; /* "" for none */
 };
 
 /* A Lua script run with EVALSHA, falling back to EVAL on NOSCRIPT. */
@@ -44,11 +62,17 @@ struct rconn_stats {
 	unsigned long	 stale_reconnects; /* stale links replaced at once */
 	long		 backoff_ms;	/* current back-off, 0 when healthy */
 	const char	*last_error;	/* "" when none */
+	int		 sentinel;	/* the master comes from sentinels */
+	const char	*master;	/* "host:port" in use or last used,
+					   "" before the first connection */
+	unsigned long	 master_changes; /* new addresses from sentinels */
 };
 
 struct rconn;
 
 int		 rconn_url_parse(const char *, struct rconn_url *,
+		    const char **);
+int		 rconn_sentinels_parse(const char *, struct rconn_config *,
 		    const char **);
 struct rconn	*rconn_new(const struct rconn_config *);
 void		 rconn_free(struct rconn *);
@@ -66,5 +90,6 @@ int		 rconn_peer_closed(const struct rconn *);
 int		 rconn_drain(struct rconn *,
 		    void (*)(void *, const redisReply *), void *);
 void		 rconn_stats(const struct rconn *, struct rconn_stats *);
+int		 rconn_follow(struct rconn *, const struct rconn *);
 
 #endif

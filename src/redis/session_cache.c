@@ -13,7 +13,12 @@
  * - anything that may have lost a message empties the table: the
  *   subscriber's connection lost or replaced, the main connection closed
  *   by the server or replaced (its tracking went with it; one poll of
- *   its socket tells), FLUSHALL (a null payload);
+ *   its socket tells), FLUSHALL (a null payload), a new master under
+ *   Sentinel (the old one's invalidations are lost with it);
+ * - under Sentinel the subscriber connects to the server the main
+ *   connection uses, never a master of its own finding: a REDIRECT to a
+ *   client id of another server would send the invalidations to whoever
+ *   holds that id there;
  * - an entry lives at most until the token's exp, and Redis invalidates
  *   a key that expires;
  * - within one pool, a revocation or rotation bumps a counter in shared
@@ -137,13 +142,15 @@ on_message(void *arg, const redisReply *r)
  * A new subscriber connection means messages may have been lost.
  */
 static int
-subscriber_ready(const struct rconn_config *cfg)
+subscriber_ready(struct rconn *main_rc, const struct rconn_config *cfg)
 {
 	redisReply	*r;
 	long long	 id;
 
 	if (cache.sub == NULL)
 		cache.sub = rconn_new(cfg);
+	if (rconn_follow(cache.sub, main_rc))
+		cache.sub_gen = 0;	/* another master: set up afresh */
 	if (cache.sub_gen != 0 && rconn_generation(cache.sub) ==
 	    cache.sub_gen)
 		return 0;
@@ -226,7 +233,7 @@ session_cache_live(struct rconn *main_rc, const struct rconn_config *cfg,
 	if (len > SESSION_CACHE_KEY_MAX || rconn_generation(main_rc) == 0 ||
 	    now < cache.refused_until)	/* no round trip per request */
 		return 0;
-	if (subscriber_ready(cfg) == -1)
+	if (subscriber_ready(main_rc, cfg) == -1)
 		return 0;
 	if (rconn_drain(cache.sub, on_message, NULL) == -1) {
 		cache_reset();
@@ -244,6 +251,16 @@ session_cache_live(struct rconn *main_rc, const struct rconn_config *cfg,
 	}
 	if (tracking_on(main_rc) == -1)
 		return 0;
+	/*
+	 * The main connection may have been replaced while it was asked
+	 * (stale, -READONLY) and found another master: its tracking then
+	 * points at a client id of the old one.  Start over next time.
+	 */
+	if (rconn_follow(cache.sub, main_rc)) {
+		cache_reset();
+		cache.sub_gen = cache.main_gen = 0;
+		return 0;
+	}
 	e = slot_of(key, len);
 	if (e->until > now && e->len == len && memcmp(e->key, key, len) == 0) {
 		cache.st.hits++;

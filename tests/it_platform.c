@@ -1,0 +1,400 @@
+/*
+ * mockpie in front of the MockPie platform (platform_tokens = original,
+ * users_table = original on PostgreSQL): a stand-in of the original
+ * backend (tests/original_standin.py, named as such), authenticating
+ * exactly as its get_current_user does, sits behind the test nginx at
+ * /users/profile, sharing Redis and the original `users` table.  Every
+ * case is what a user of the platform sees on both sides.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <libpq-fe.h>
+
+#include "api_client.h"
+#include "harness.h"
+#include "pg_server.h"
+#include "redis_server.h"
+#include "runner.h"
+
+#define TIMEOUT_S	120
+#define URL_MAX		512
+#define ENV_MAX		600
+#define CONF_MAX	512
+#define LINE_MAX_	(2 * API_TOKEN_MAX + 8)
+#define READY_STEPS	500		/* of 20 ms: the stand-in starts */
+
+struct platform {
+	struct pg_server	*pg;
+	struct stack		*st;
+	pid_t			 standin;
+	int			 standin_port;
+	char			 url[URL_MAX];
+	char			 secret_file[256];
+};
+
+static struct platform	 P;
+
+/* A file of the source tree (the tests may run in a build tree). */
+static const char *
+srcpath(const char *rel)
+{
+	static char	 path[2][512];
+	static int	 i;
+	const char	*dir = getenv("srcdir");
+
+	i = !i;
+	snprintf(path[i], sizeof(path[i]), "%s/%s", dir != NULL ? dir : ".",
+	    rel);
+	return path[i];
+}
+
+/* The original's table, from the SQL in tests/ (as the original has it). */
+static void
+original_schema(void)
+{
+	char		 path[512], *sql;
+	PGconn		*c;
+	PGresult	*r;
+	FILE		*f;
+	long		 n;
+
+	snprintf(path, sizeof(path), "%s", srcpath("tests/original_users.sql"));
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s: %s", path,
+	    strerror(errno));
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	ck_assert_ptr_nonnull(sql = calloc(1, (size_t)n + 1));
+	ck_assert_uint_eq(fread(sql, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	c = pg_server_admin(P.pg, "mockpie");
+	r = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "schema: %s",
+	    PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	free(sql);
+}
+
+/* One SQL statement on the platform's database, as its admin. */
+static void
+sql(const char *stmt, const char *arg)
+{
+	const char	*params[1] = { arg };
+	PGconn		*c = pg_server_admin(P.pg, "mockpie");
+	PGresult	*r;
+
+	r = PQexecParams(c, stmt, arg != NULL ? 1 : 0, NULL,
+	    arg != NULL ? params : NULL, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
+	    PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", stmt,
+	    PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+static long long
+user_id(const char *email)
+{
+	const char	*params[1] = { email };
+	PGconn		*c = pg_server_admin(P.pg, "mockpie");
+	PGresult	*r;
+	long long	 id;
+
+	r = PQexecParams(c, "SELECT id FROM users WHERE email = $1", 1, NULL,
+	    params, NULL, NULL, 0);
+	ck_assert_int_eq(PQntuples(r), 1);
+	id = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	return id;
+}
+
+static void
+standin_start(void)
+{
+	char	 port[16], rport[16], line[64];
+	int	 out[2], i;
+	ssize_t	 n;
+
+	snprintf(port, sizeof(port), "%d", P.standin_port);
+	snprintf(rport, sizeof(rport), "%d",
+	    redis_server_port(stack_redis(P.st)));
+	ck_assert_int_eq(pipe(out), 0);
+	if ((P.standin = fork()) == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		execl("/usr/bin/python3", "python3",
+		    srcpath("tests/original_standin.py"), "serve", "--port", port,
+		    "--secret-file", P.secret_file, "--redis-port", rport,
+		    "--dsn", P.url, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	for (i = 0, line[0] = '\0'; i < READY_STEPS; i++) {
+		if ((n = read(out[0], line, sizeof(line) - 1)) > 0) {
+			line[n] = '\0';
+			break;
+		}
+		usleep(20000);
+	}
+	close(out[0]);
+	ck_assert_msg(strncmp(line, "ready", 5) == 0,
+	    "the original's stand-in did not start");
+}
+
+static void
+platform_start(const char *platform_tokens)
+{
+	static char		 env_db[ENV_MAX], env_pt[64], conf[CONF_MAX];
+	static const char	*env[7];
+	struct stack_options	 o;
+	FILE			*f;
+
+	memset(&P, 0, sizeof(P));
+	ck_assert_ptr_nonnull(P.pg = pg_server_start());
+	ck_assert_int_eq(pg_server_create_db(P.pg, "mockpie"), 0);
+	pg_server_url(P.pg, "mockpie", P.url, sizeof(P.url));
+	original_schema();
+	snprintf(env_db, sizeof(env_db), "MOCKPIE_DATABASE=%s", P.url);
+	snprintf(env_pt, sizeof(env_pt), "MOCKPIE_PLATFORM_TOKENS=%s",
+	    platform_tokens);
+	env[0] = env_db;
+	env[1] = env_pt;
+	env[2] = "MOCKPIE_USERS_TABLE=original";
+	env[3] = "MOCKPIE_PASSWORD_OPSLIMIT=1";
+	env[4] = "MOCKPIE_PASSWORD_MEMLIMIT=8m";
+	env[5] = "MOCKPIE_USER_CACHE_TTL=0";	/* a soft delete shows at once */
+	env[6] = NULL;
+	P.standin_port = test_free_port();
+	snprintf(conf, sizeof(conf), "location = /users/profile {\n"
+	    "    proxy_pass http://127.0.0.1:%d;\n}\n", P.standin_port);
+	memset(&o, 0, sizeof(o));
+	o.workers = 2;
+	o.env = env;
+	o.nginx_server_extra = conf;
+	ck_assert_msg((P.st = stack_start(&o)) != NULL,
+	    "it_platform: the stack did not start");
+	/* the platform's SECRET_KEY: the same strong secret on both sides */
+	snprintf(P.secret_file, sizeof(P.secret_file), "%s/platform-secret",
+	    stack_dir(P.st));
+	ck_assert_ptr_nonnull(f = fopen(P.secret_file, "w"));
+	fputs(STACK_JWT_SECRET, f);
+	fclose(f);
+	standin_start();
+}
+
+static void
+platform_stop(void)
+{
+	int	 status;
+
+	if (P.standin > 0) {
+		kill(P.standin, SIGTERM);
+		waitpid(P.standin, &status, 0);
+	}
+	stack_stop(P.st);
+	pg_server_free(P.pg);
+}
+
+static void
+start_original(void)
+{
+	platform_start("original");
+}
+
+static void
+start_mockpie(void)
+{
+	platform_start("mockpie");
+}
+
+/* GET path with the access token through nginx: the status. */
+static int
+get_with(const char *path, const char *access)
+{
+	struct http_response	 r;
+	char			 auth[API_TOKEN_MAX + 32];
+	const char		*h[] = { auth, NULL };
+	int			 status;
+
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", access);
+	ck_assert_int_eq(http_request(P.st, "GET", path, h, NULL, 0, &r), 0);
+	status = r.status;
+	http_response_free(&r);
+	return status;
+}
+
+static int
+profile(const char *access)
+{
+	return get_with("/users/profile", access);
+}
+
+static int
+me(const char *access)
+{
+	return get_with("/auth/me", access);
+}
+
+START_TEST(a_login_through_mockpie_opens_the_rest_of_the_platform)
+{
+	struct api_person	 a, b;
+
+	api_register(P.st, &a);		/* register: both sides at once */
+	ck_assert_int_eq(profile(a.access), 200);
+	ck_assert_int_eq(me(a.access), 200);
+	ck_assert_int_eq(api_login(P.st, a.email, a.password, &b), 200);
+	ck_assert_int_eq(profile(b.access), 200);
+	ck_assert_int_eq(me(b.access), 200);
+}
+END_TEST
+
+START_TEST(the_newest_login_wins_on_the_platform_mockpie_keeps_both)
+{
+	struct api_person	 a, d1, d2;
+
+	api_register(P.st, &a);
+	ck_assert_int_eq(api_login(P.st, a.email, a.password, &d1), 200);
+	ck_assert_int_eq(api_login(P.st, a.email, a.password, &d2), 200);
+	ck_assert_int_eq(profile(d2.access), 200);
+	ck_assert_int_eq(profile(d1.access), 401);	/* the original's rule */
+	ck_assert_int_eq(me(d1.access), 200);
+	ck_assert_int_eq(me(d2.access), 200);
+	/* logout of the older session: the newest still accepted by both */
+	ck_assert_int_eq(api_logout(P.st, d1.access), 200);
+	ck_assert_int_eq(profile(d2.access), 200);
+	ck_assert_int_eq(me(d2.access), 200);
+	/* logout of the newest: refused by both */
+	ck_assert_int_eq(api_logout(P.st, d2.access), 200);
+	ck_assert_int_eq(profile(d2.access), 401);
+	ck_assert_int_eq(me(d2.access), 401);
+}
+END_TEST
+
+START_TEST(a_refresh_moves_the_platform_to_the_new_pair)
+{
+	struct api_person	 a;
+	char			 acc[API_TOKEN_MAX], ref[API_TOKEN_MAX];
+	char			 acc2[API_TOKEN_MAX], ref2[API_TOKEN_MAX];
+
+	api_register(P.st, &a);
+	ck_assert_int_eq(api_refresh(P.st, a.refresh, acc, ref), 200);
+	ck_assert_int_eq(profile(acc), 200);
+	ck_assert_int_eq(profile(a.access), 401);
+	/* a refresh token two rotations old, past any grace: the family */
+	ck_assert_int_eq(api_refresh(P.st, ref, acc2, ref2), 200);
+	ck_assert_int_eq(api_refresh(P.st, a.refresh, acc, ref), 401);
+	ck_assert_int_eq(profile(acc2), 401);
+	ck_assert_int_eq(me(acc2), 401);
+}
+END_TEST
+
+START_TEST(a_soft_deleted_user_is_refused_on_both_sides)
+{
+	struct api_person	 a;
+
+	api_register(P.st, &a);
+	ck_assert_int_eq(profile(a.access), 200);
+	sql("UPDATE users SET deleted_at = now() WHERE email = $1", a.email);
+	ck_assert_int_eq(profile(a.access), 401);
+	ck_assert_int_eq(me(a.access), 401);
+}
+END_TEST
+
+/* A pair minted the original's way by the stand-in: "access refresh". */
+static void
+mint(const struct api_person *p, char *access, char *refresh)
+{
+	char	 cmd[1024], line[LINE_MAX_], uid[32], rport[16];
+	FILE	*f;
+
+	snprintf(uid, sizeof(uid), "%lld", user_id(p->email));
+	snprintf(rport, sizeof(rport), "%d",
+	    redis_server_port(stack_redis(P.st)));
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s mint --secret-file %s"
+	    " --redis-port %s --user-id %s --email %s",
+	    srcpath("tests/original_standin.py"), P.secret_file, rport, uid,
+	    p->email);
+	ck_assert_ptr_nonnull(f = popen(cmd, "r"));
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	ck_assert_int_eq(pclose(f), 0);
+	ck_assert_int_eq(sscanf(line, "%4095s %4095s", access, refresh), 2);
+}
+
+START_TEST(a_session_of_the_original_survives_the_switch)
+{
+	struct api_person	 a;
+	char			 oa[API_TOKEN_MAX], orf[API_TOKEN_MAX];
+	char			 acc[API_TOKEN_MAX], ref[API_TOKEN_MAX];
+
+	api_register(P.st, &a);
+	mint(&a, oa, orf);		/* the user's session before the switch */
+	ck_assert_int_eq(profile(oa), 200);
+	ck_assert_int_eq(me(oa), 200);
+	ck_assert_int_eq(get_with("/auth/verify", oa), 200);
+	/* its refresh token buys a mockpie session; the old pair dies */
+	ck_assert_int_eq(api_refresh(P.st, orf, acc, ref), 200);
+	ck_assert_int_eq(me(acc), 200);
+	ck_assert_int_eq(profile(acc), 200);
+	ck_assert_int_eq(profile(oa), 401);
+	ck_assert_int_eq(me(oa), 401);
+	ck_assert_int_eq(api_refresh(P.st, orf, acc, ref), 401);
+	/* a logout with the original's token ends its pair on both sides */
+	mint(&a, oa, orf);
+	ck_assert_int_eq(api_logout(P.st, oa), 200);
+	ck_assert_int_eq(profile(oa), 401);
+	ck_assert_int_eq(api_refresh(P.st, orf, acc, ref), 401);
+}
+END_TEST
+
+START_TEST(without_platform_tokens_the_original_tokens_are_foreign)
+{
+	struct api_person	 a;
+	char			 oa[API_TOKEN_MAX], orf[API_TOKEN_MAX];
+	char			 acc[API_TOKEN_MAX], ref[API_TOKEN_MAX];
+
+	api_register(P.st, &a);
+	mint(&a, oa, orf);
+	ck_assert_int_eq(me(oa), 401);
+	ck_assert_int_eq(api_refresh(P.st, orf, acc, ref), 401);
+	/* and mockpie's own tokens say nothing to the platform */
+	ck_assert_int_eq(profile(a.access), 401);
+}
+END_TEST
+
+Suite *
+suite(void)
+{
+	Suite	*s = suite_create("it_platform");
+	TCase	*tc = tcase_create("platform_tokens_original");
+	TCase	*off = tcase_create("platform_tokens_mockpie");
+
+	tcase_set_timeout(tc, TIMEOUT_S);
+	tcase_add_unchecked_fixture(tc, start_original, platform_stop);
+	tcase_add_test(tc,
+	    a_login_through_mockpie_opens_the_rest_of_the_platform);
+	tcase_add_test(tc,
+	    the_newest_login_wins_on_the_platform_mockpie_keeps_both);
+	tcase_add_test(tc, a_refresh_moves_the_platform_to_the_new_pair);
+	tcase_add_test(tc, a_soft_deleted_user_is_refused_on_both_sides);
+	tcase_add_test(tc, a_session_of_the_original_survives_the_switch);
+	suite_add_tcase(s, tc);
+	tcase_set_timeout(off, TIMEOUT_S);
+	tcase_add_unchecked_fixture(off, start_mockpie, platform_stop);
+	tcase_add_test(off,
+	    without_platform_tokens_the_original_tokens_are_foreign);
+	suite_add_tcase(s, off);
+	return s;
+}

@@ -29,7 +29,7 @@
 #define TIMEOUT_S	120
 #define URL_MAX		512
 #define ENV_MAX		600
-#define CONF_MAX	512
+#define CONF_MAX	8192
 #define LINE_MAX_	(2 * API_TOKEN_MAX + 8)
 #define READY_STEPS	500		/* of 20 ms: the stand-in starts */
 
@@ -154,6 +154,32 @@ standin_start(void)
 	    "the original's stand-in did not start");
 }
 
+/* The shipped example (conf/nginx.platform.example.conf), filled in. */
+static void
+platform_conf(char *out, size_t size)
+{
+	char		 in[CONF_MAX], addr[32];
+	const char	*p, *at;
+	size_t		 n, len = 0;
+	FILE		*f;
+
+	ck_assert_ptr_nonnull(f = fopen(srcpath(
+	    "conf/nginx.platform.example.conf"), "r"));
+	n = fread(in, 1, sizeof(in) - 1, f);
+	fclose(f);
+	in[n] = '\0';
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", P.standin_port);
+	for (p = in; (at = strstr(p, "@PLATFORM@")) != NULL; p = at + 10) {
+		ck_assert_uint_lt(len + (size_t)(at - p) + strlen(addr), size);
+		memcpy(out + len, p, (size_t)(at - p));
+		len += (size_t)(at - p);
+		memcpy(out + len, addr, strlen(addr));
+		len += strlen(addr);
+	}
+	ck_assert_uint_lt(len + strlen(p), size);
+	memcpy(out + len, p, strlen(p) + 1);
+}
+
 static void
 platform_start(const char *platform_tokens)
 {
@@ -178,8 +204,7 @@ platform_start(const char *platform_tokens)
 	env[5] = "MOCKPIE_USER_CACHE_TTL=0";	/* a soft delete shows at once */
 	env[6] = NULL;
 	P.standin_port = test_free_port();
-	snprintf(conf, sizeof(conf), "location = /users/profile {\n"
-	    "    proxy_pass http://127.0.0.1:%d;\n}\n", P.standin_port);
+	platform_conf(conf, sizeof(conf));
 	memset(&o, 0, sizeof(o));
 	o.workers = 2;
 	o.env = env;
@@ -258,6 +283,29 @@ START_TEST(a_login_through_mockpie_opens_the_rest_of_the_platform)
 	ck_assert_int_eq(api_login(P.st, a.email, a.password, &b), 200);
 	ck_assert_int_eq(profile(b.access), 200);
 	ck_assert_int_eq(me(b.access), 200);
+}
+END_TEST
+
+START_TEST(the_shipped_routes_send_each_path_where_it_belongs)
+{
+	struct http_response	 r;
+
+	/* the original's account deletion, by exact location */
+	ck_assert_int_eq(http_request(P.st, "POST",
+	    "/auth/restore-account-otp", NULL, "", 0, &r), 0);
+	ck_assert_msg(strstr(r.body, "\"served_by\": \"original\"") != NULL,
+	    "restore-account-otp: %d %s", r.status, r.body);
+	http_response_free(&r);
+	ck_assert_int_eq(http_request(P.st, "DELETE",
+	    "/auth/cleanup-temp-user", NULL, NULL, 0, &r), 0);
+	ck_assert_ptr_nonnull(strstr(r.body, "served_by"));
+	http_response_free(&r);
+	/* the email flows and the rest of /auth/ are mockpie's */
+	ck_assert_int_eq(http_request(P.st, "GET", "/auth/forgot-password",
+	    NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 405);
+	ck_assert_ptr_null(strstr(r.body, "served_by"));
+	http_response_free(&r);
 }
 END_TEST
 
@@ -387,6 +435,7 @@ suite(void)
 	    a_login_through_mockpie_opens_the_rest_of_the_platform);
 	tcase_add_test(tc,
 	    the_newest_login_wins_on_the_platform_mockpie_keeps_both);
+	tcase_add_test(tc, the_shipped_routes_send_each_path_where_it_belongs);
 	tcase_add_test(tc, a_refresh_moves_the_platform_to_the_new_pair);
 	tcase_add_test(tc, a_soft_deleted_user_is_refused_on_both_sides);
 	tcase_add_test(tc, a_session_of_the_original_survives_the_switch);

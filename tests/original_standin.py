@@ -12,7 +12,8 @@ Mock-Pie/mockpie-main), four steps:
      {"token": <exactly this token>, "type": "access"}; else 401.
 
   serve --port P --secret-file F --redis-port R --dsn DSN
-      GET /users/profile: 200 {"id", "email"} or 401 {"detail"}.
+      GET /users/profile: 200 {"id", "email"} or 401 {"detail"};
+      anything else 404 {"served_by": "original"}, to show the routing.
   mint --secret-file F --redis-port R --user-id N --email E
       A pair minted the original's way, the two keys set as
       redis_client.py sets them; prints "access refresh".
@@ -75,13 +76,20 @@ class Profile(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path != "/users/profile":
-            self.answer(404, {"detail": "Not Found"})
+            self.answer(404, {"detail": "Not Found",
+                              "served_by": "original"})
             return
         user = self.current_user()
         if user is None:
             self.answer(401, {"detail": "Could not validate credentials"})
         else:
             self.answer(200, user)
+
+
+    def do_POST(self):
+        self.answer(404, {"detail": "Not Found", "served_by": "original"})
+
+    do_DELETE = do_POST
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

@@ -1231,6 +1231,46 @@ START_TEST(original_needs_postgresql_not_a_sqlite_file)
 }
 END_TEST
 
+/* Issue 15 on the original's columns: email_verified_at, the password. */
+START_TEST(verification_and_reset_use_the_original_columns)
+{
+	struct users	*u = open_store();
+	struct user	 before, after;
+	char		 h[BCRYPT_PY_HASH_MAX], sql[128], v[64];
+	long long	 id;
+
+	bcrypt_of("grace's password", h);
+	id = og_insert("grace@example.org", "grace", "+15550001111", "FEMALE",
+	    h);
+	ck_assert_int_eq(users_email_verified(u, id), 0);
+	ck_assert_int_eq(users_set_email_verified(u, id, 1764000000), 0);
+	ck_assert_int_eq(users_email_verified(u, id), 1);
+	snprintf(sql, sizeof(sql), "SELECT email_verified_at IS NOT NULL "
+	    "FROM users WHERE id = %lld", id);
+	raw_text(sql, v, sizeof(v));
+	ck_assert_str_eq(v, "t");
+	/* a reset: the new hash in password, and so a new session stamp */
+	ck_assert_int_eq(users_find_by_email(u, "grace@example.org", arena,
+	    &before), 1);
+	ck_assert_int_eq(users_reset_password(u, id, "$argon2id$v=19$new",
+	    1764000100), 0);
+	ck_assert_int_eq(users_find_by_email(u, "grace@example.org", arena,
+	    &after), 1);
+	ck_assert_str_eq(after.password_hash, "$argon2id$v=19$new");
+	ck_assert_str_ne(after.session_stamp, before.session_stamp);
+	snprintf(sql, sizeof(sql), "SELECT password FROM users WHERE id = "
+	    "%lld", id);
+	raw_text(sql, v, sizeof(v));
+	ck_assert_str_eq(v, "$argon2id$v=19$new");
+	/* a soft-deleted row is neither verified nor reset */
+	raw_exec("UPDATE users SET deleted_at = now()");
+	ck_assert_int_eq(users_email_verified(u, id), 0);
+	ck_assert_int_ne(users_reset_password(u, id, "$argon2id$v=19$x",
+	    1764000200), 0);
+	users_close(u);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -1301,6 +1341,7 @@ suite(void)
 	tc = tcase_create("original");
 	tcase_set_timeout(tc, 20);
 	tcase_add_checked_fixture(tc, og_setup, teardown);
+	tcase_add_test(tc, verification_and_reset_use_the_original_columns);
 	tcase_add_test(tc,
 	    original_user_is_found_with_the_api_gender_and_its_bcrypt_hash);
 	tcase_add_test(tc, soft_deleted_user_is_not_found_by_email_or_id);

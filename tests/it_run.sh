@@ -273,9 +273,10 @@ collect() {
 	done
 }
 collect
-expect=$((4 + workers + ${kids[nginx]} + ${kids[redis]}))
-check "scripts/run, redis-server, the pool's master and $workers workers, nginx's master and ${kids[nginx]} workers are found" \
-    test "${kids[mockpie]}" -eq "$workers" -a "${kids[nginx]}" -ge 1 \
+# the pool's children: its workers and its mail sender
+expect=$((5 + workers + ${kids[nginx]} + ${kids[redis]}))
+check "scripts/run, redis-server, the pool's master, $workers workers and mail sender, nginx's master and ${kids[nginx]} workers are found" \
+    test "${kids[mockpie]}" -eq "$((workers + 1))" -a "${kids[nginx]}" -ge 1 \
     -a "${#procs[@]}" -eq "$expect"
 wrong=
 for p in "${procs[@]}"; do

@@ -777,9 +777,11 @@ group_stop(const pid_t *workers, int n, long from)
 	ck_assert_int_eq(stack_log_count(st, from, "(failed)"), 0);
 	ck_assert_int_eq(stack_log_count(st, from, "shutdown_timeout passed"),
 	    0);
-	/* the workers it had, and none started during the stop */
-	ck_assert_int_eq(stack_log_count(st, from, "ended (stopped)"), n);
-	ck_assert_int_eq(stack_log_count(st, from, " ended ("), n);
+	/* the workers it had and its mail sender, none started during the
+	   stop */
+	ck_assert_int_eq(stack_log_count(st, from, "ended (stopped)"), n + 1);
+	ck_assert_int_eq(stack_log_count(st, from, " ended ("), n + 1);
+	ck_assert_int_eq(stack_log_count(st, from, "mail sender "), 1);
 	ck_assert_int_eq(stack_log_count(st, from, "master stopped"), 1);
 }
 

@@ -178,11 +178,12 @@ worker_fini(void *state)
 _Static_assert(sizeof(struct mail_stats) <= SCOREBOARD_APP_BYTES,
     "the mail sender's counters fit its slot");
 
+/* Without smtp_url it logs the mail, masked; several hosts may share
+   the queue, or leave it to some (mail_sender = false on the others). */
 static int
 mail_sender_wanted(const void *conf)
 {
-	(void)conf;
-	return 1;	/* without smtp_url it logs the mail, masked */
+	return ((const struct config *)conf)->mail_sender;
 }
 
 /* The mail sender's process: its counters live in its slot. */

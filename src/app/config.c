@@ -146,6 +146,7 @@ static const struct config_key config_keys[] = {
 	    0, 1 },
 	{ "require_verified_email",	T_BOOL,	OFF(require_verified_email),
 	    0, 0, 1 },
+	{ "mail_sender",		T_BOOL,	OFF(mail_sender), 0, 0, 1 },
 	/* the original MockPie database (issue 10.2) */
 	{ "users_table",		T_SPECIAL, 0, 0, 0, 0 },
 	{ "rehash_legacy",		T_BOOL,	OFF(rehash_legacy), 0, 0, 1 },
@@ -234,6 +235,7 @@ config_defaults(struct config *c)
 	c->login_max_failures = 10;
 	c->login_failure_window = 15 * 60;
 	c->smtp_starttls = 1;
+	c->mail_sender = 1;
 	c->smtp_timeout_ms = 10000;
 	snprintf(c->mail_from, sizeof(c->mail_from),
 	    "MockPie <no-reply@localhost>");

@@ -82,6 +82,7 @@ struct config {
 	long		 reset_grant_ttl;
 	int		 reset_requires_token;
 	int		 require_verified_email;
+	int		 mail_sender;	/* this host runs a sender */
 
 	/* the original MockPie database (issue 10.2, SPEC 5) */
 	int		 users_table_original;	/* users_table = original */

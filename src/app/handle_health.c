@@ -165,7 +165,7 @@ add_pool(struct ctx *ctx, struct json_object *o)
 	if (sb == NULL)
 		return 1;
 	for (i = 0; i < SCOREBOARD_SLOTS; i++)
-		if (sb->slots[i].pid != 0)
+		if (sb->slots[i].pid != 0 && sb->slots[i].sidecar == 0)
 			live++;
 	p = jsonh_object();
 	jsonh_add_str(p, "status", sb->crash_loop ? "degraded" : "ok");

@@ -519,7 +519,7 @@ others_lighter(const struct worker *w)
 		return 0;
 	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
 		s = &sb->slots[i];
-		if (s == w->slot || s->pid == 0)
+		if (s == w->slot || s->pid == 0 || s->sidecar != 0)
 			continue;
 		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) ==
 		    SLOT_IDLE && s->kept_connections + WORKER_BALANCE_SLACK <
@@ -541,8 +541,8 @@ others_idle(const struct worker *w)
 		return 0;
 	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
 		s = &sb->slots[i];
-		if (s != w->slot && s->pid != 0 && __atomic_load_n(&s->state,
-		    __ATOMIC_ACQUIRE) == SLOT_IDLE)
+		if (s != w->slot && s->pid != 0 && s->sidecar == 0 &&
+		    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == SLOT_IDLE)
 			return 1;
 	}
 	return 0;

@@ -333,6 +333,27 @@ reply_state(const char *what, const redisReply *r)
 }
 
 /*
+ * The count a revoking script answered, 0..max; -1 when Redis could not
+ * be reached, answered an error or something else (logged).  Frees r.
+ */
+static int
+count_reply(const char *what, redisReply *r, long long max)
+{
+	int	 n = -1;
+
+	if (reply_state(what, r) == SESSION_VALID) {
+		if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
+		    r->integer <= max)
+			n = (int)r->integer;
+		else
+			log_warnx("session %s: unexpected reply", what);
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	return n;
+}
+
+/*
  * A revocation or rotation was sent (done or not: a lost reply may hide
  * one): every worker of the pool stops trusting its client cache before
  * this one answers (session_cache.c).
@@ -682,7 +703,6 @@ session_revoke(struct rconn *rc, const struct session_config *cfg,
 	const char	*args[5];
 	size_t		 lens[5];
 	redisReply	*r;
-	int		 n = -1;
 
 	if (rc == NULL || session_keys(hash, set, cfg, uid, sid) == -1 ||
 	    (cfg->platform && platform_keys(akey, rkey, cfg, uid) == -1))
@@ -700,16 +720,7 @@ session_revoke(struct rconn *rc, const struct session_config *cfg,
 		r = rconn_eval(rc, &revoke_script, 2, 3, args, lens);
 	}
 	revoked(cfg);
-	if (reply_state("revoke", r) == SESSION_VALID) {
-		if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
-		    r->integer <= 1)
-			n = (int)r->integer;
-		else
-			log_warnx("session revoke: unexpected reply");
-	}
-	if (r != NULL)
-		freeReplyObject(r);
-	return n;
+	return count_reply("revoke", r, 1);
 }
 
 /*
@@ -726,7 +737,6 @@ session_revoke_all(struct rconn *rc, const struct session_config *cfg,
 	const char	*args[4];
 	size_t		 lens[4];
 	redisReply	*r;
-	int		 n = -1;
 
 	if (rc == NULL ||
 	    session_key(set, sizeof(set), cfg, uid, "sessions", "") == -1 ||
@@ -746,16 +756,7 @@ session_revoke_all(struct rconn *rc, const struct session_config *cfg,
 		r = rconn_eval(rc, &revoke_all_script, 1, 2, args, lens);
 	}
 	revoked(cfg);
-	if (reply_state("revoke all", r) == SESSION_VALID) {
-		if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
-		    r->integer <= 1000000)
-			n = (int)r->integer;
-		else
-			log_warnx("session revoke all: unexpected reply");
-	}
-	if (r != NULL)
-		freeReplyObject(r);
-	return n;
+	return count_reply("revoke all", r, 1000000);
 }
 
 /*
@@ -808,7 +809,6 @@ session_platform_revoke(struct rconn *rc, const struct session_config *cfg,
 	const char	*args[3];
 	size_t		 lens[3];
 	redisReply	*r;
-	int		 n = -1;
 
 	if (rc == NULL || !cfg->platform || !valid_token(token) ||
 	    platform_keys(akey, rkey, cfg, uid) == -1)
@@ -818,13 +818,5 @@ session_platform_revoke(struct rconn *rc, const struct session_config *cfg,
 	set_arg(args, lens, 2, token);
 	r = rconn_eval(rc, &platform_revoke_script, 2, 3, args, lens);
 	revoked(cfg);
-	if (reply_state("platform revoke", r) == SESSION_VALID) {
-		if (r->type == REDIS_REPLY_INTEGER)
-			n = r->integer == 1;
-		else
-			log_warnx("session platform revoke: unexpected reply");
-	}
-	if (r != NULL)
-		freeReplyObject(r);
-	return n;
+	return count_reply("platform revoke", r, 1);
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include <sodium.h>
@@ -26,6 +27,21 @@ struct users {
 	struct users_sqlite	*sqlite;	/* exactly one of the two */
 	struct users_pg		*pg;
 };
+
+/*
+ * 1 when this process is owner, the one that opened a handle; else 0,
+ * logged: an engine's handle inherited across fork is refused (PITFALLS:
+ * SQLite locks, libpq's socket).
+ */
+int
+users_owned(pid_t owner)
+{
+	if (owner == getpid())
+		return 1;
+	log_errorx("users: handle of pid %ld used in pid %ld after fork",
+	    (long)owner, (long)getpid());
+	return 0;
+}
 
 /* libpq's URI prefixes (SPEC 5: libpq's URI form). */
 int

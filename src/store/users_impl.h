@@ -6,6 +6,8 @@
 #ifndef MOCKPIE_USERS_IMPL_H
 #define MOCKPIE_USERS_IMPL_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <time.h>
 
@@ -63,5 +65,8 @@ int		 users_pg_set_email_verified(struct users_pg *, long long,
 int		 users_pg_reset_password(struct users_pg *, long long,
 		    const char *, const char *, time_t);
 void		 users_pg_name(const char *, char *, size_t);
+
+/* The PITFALLS rule, for both engines: 1 in the process that opened. */
+int		 users_owned(pid_t);
 
 #endif

@@ -388,11 +388,7 @@ users_pg_name(const char *url, char *buf, size_t len)
 static int
 pg_mine(const struct users_pg *u)
 {
-	if (u->pid == getpid())
-		return 1;
-	log_errorx("users: handle of pid %ld used in pid %ld after fork",
-	    (long)u->pid, (long)getpid());
-	return 0;
+	return users_owned(u->pid);
 }
 
 /*

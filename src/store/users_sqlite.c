@@ -162,11 +162,7 @@ users_is_busy(int rc)
 static int
 users_mine(const struct users_sqlite *u)
 {
-	if (u->pid == getpid())
-		return 1;
-	log_errorx("users: handle of pid %ld used in pid %ld after fork",
-	    (long)u->pid, (long)getpid());
-	return 0;
+	return users_owned(u->pid);
 }
 
 /* Says why sqlite3_open_v2 failed, naming a missing directory. */

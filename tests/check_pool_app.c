@@ -408,6 +408,43 @@ START_TEST(without_the_key_fcgi_web_server_addrs_is_honoured_and_the_key_wins)
 }
 END_TEST
 
+/*
+ * Workers holding kept connections still accept new ones while the
+ * sidecar is running: a sidecar's slot is idle with no connection, and
+ * a worker that left accepts to it (as to a lighter worker) left them to
+ * no one (seen: every new connection of a second nginx upstream waiting
+ * in the backlog until nginx gave up).
+ */
+START_TEST(kept_connections_and_a_sidecar_leave_no_new_connection_unserved)
+{
+	const char		*params[] = { "REQUEST_METHOD=GET",
+				    "DOCUMENT_URI=/kept", NULL };
+	struct fcgi_reply	 r;
+	unsigned char		 buf[4096];
+	size_t			 len;
+	int			 fds[8], i, j;
+	pid_t			 master = pool_start();
+
+	ck_assert_msg(file_wait("ticker", 0) > 0, "the sidecar never started");
+	len = fcgi_request(buf, sizeof(buf), 1, 1, params, "", 0, 1);
+	ck_assert_uint_gt(len, 0);
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_ne(fds[i] = fcgi_connect(sock_path), -1);
+		/* each served once and kept open: a kept connection */
+		ck_assert_int_eq(fcgi_write(fds[i], buf, len), 0);
+		ck_assert_int_eq(fcgi_read_reply(fds[i], 1, ANSWER_MS, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+	}
+	for (j = 0; j < 4; j++) {	/* new connections, one at a time */
+		ck_assert_int_eq(echo_request("/new", &r), 0);
+		ck_assert_int_eq(r.status, 200);
+	}
+	for (i = 0; i < 8; i++)
+		close(fds[i]);
+	ck_assert_int_eq(pool_stop(master), 0);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -418,6 +455,8 @@ suite(void)
 	tcase_add_test(tc, another_application_is_served_by_the_pool);
 	tcase_add_test(tc,
 	    a_sidecar_is_restarted_when_killed_and_stopped_with_the_pool);
+	tcase_add_test(tc,
+	    kept_connections_and_a_sidecar_leave_no_new_connection_unserved);
 	tcase_add_test(tc,
 	    a_tcp_listener_serves_only_the_peers_fcgi_allowed_addrs_names);
 	tcase_add_test(tc,

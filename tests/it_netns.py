@@ -941,7 +941,8 @@ def main():
     _, resent1 = access_log_upstreams("mockpie-hosts-access.log")
     report_load("host A killed", t, THREADS)
     check(killed and killed[0] >= 1 + WORKERS, "host A's %d processes "
-          "(master and workers) were SIGKILLed" % (killed or [0])[0])
+          "(master, workers, mail sender) were SIGKILLed" %
+          (killed or [0])[0])
     with world.lock:
         amb = world.ambiguous
     figure("host A killed (SIGKILL of its %d processes) under %d clients: "

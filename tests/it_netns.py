@@ -366,7 +366,7 @@ def write_host_config(password):
     os.close(fd)
     conf = os.path.join(workdir, "mockpie.conf")
     with open(conf, "w") as f:
-        f.write("""# both hosts read this file: one database, one Redis, one secret
+        f.write("""# both hosts: one database, one Redis, one secret
 workers = %d
 fcgi_allowed_addrs = %s
 database = postgresql://mockpie:%s@%s:5432/mockpie?sslmode=disable

@@ -30,6 +30,7 @@ teardown(void)
 	unsetenv("MOCKPIE_REDIS_URL");
 	unsetenv("MOCKPIE_DATABASE");
 	unsetenv("MOCKPIE_CORS_ORIGINS");
+	unsetenv("MOCKPIE_FCGI_ALLOWED_ADDRS");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	ck_assert_int_eq(system(cmd), 0);
 	memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
@@ -151,7 +152,9 @@ START_TEST(bad_values_are_refused_naming_the_key)
 		"body_limit = 12q\n", "jwt_algorithm = none\n",
 		"jwt_algorithm = RS256\n", "cors_origins = localhost:3000\n",
 		"redis_url = http://x\n", "redis_url = redis://h:0\n",
-		"request_timeout = 0\n", "no equals sign\n", NULL
+		"request_timeout = 0\n", "fcgi_allowed_addrs = nginx.lan\n",
+		"fcgi_allowed_addrs = 10.0.0.1,,10.0.0.2\n",
+		"fcgi_allowed_addrs = 10.0.0.256\n", "no equals sign\n", NULL
 	};
 	struct config	 c;
 	char		 err[CONFIG_ERR_MAX], key[32];
@@ -317,6 +320,27 @@ START_TEST(a_nul_byte_or_a_huge_file_is_refused)
 }
 END_TEST
 
+START_TEST(fcgi_allowed_addrs_is_read_from_the_file_and_the_environment)
+{
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX];
+
+	ck_assert_int_eq(config_load(&c, NULL, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.pool.fcgi_allowed_addrs, "");	/* default */
+	config_fini(&c);
+	write_file("mockpie.conf",
+	    "fcgi_allowed_addrs = 198.51.100.2, 2001:db8::2\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.pool.fcgi_allowed_addrs,
+	    "198.51.100.2, 2001:db8::2");
+	config_fini(&c);
+	setenv("MOCKPIE_FCGI_ALLOWED_ADDRS", "198.51.100.9", 1);
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.pool.fcgi_allowed_addrs, "198.51.100.9");
+	config_fini(&c);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -339,6 +363,8 @@ suite(void)
 	tcase_add_test(tc, the_socket_mode_is_octal_like_chmod);
 	tcase_add_test(tc, command_line_values_win_over_file_and_environment);
 	tcase_add_test(tc, a_nul_byte_or_a_huge_file_is_refused);
+	tcase_add_test(tc,
+	    fcgi_allowed_addrs_is_read_from_the_file_and_the_environment);
 	suite_add_tcase(s, tc);
 	return s;
 }

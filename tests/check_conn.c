@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <fastcgi.h>
 
 #include "pool/conn.h"
+#include "pool/pool.h"
 #include "fcgi_client.h"
 #include "runner.h"
 
@@ -300,6 +302,36 @@ START_TEST(fcgi_web_server_addrs_admits_only_the_addresses_it_names)
 }
 END_TEST
 
+START_TEST(fcgi_allowed_addrs_accepts_only_numeric_addresses)
+{
+	char	 err[128], many[1024], *p = many;
+	int	 i;
+
+	ck_assert_int_eq(pool_peers_check("", err, sizeof(err)), 0);
+	ck_assert_int_eq(pool_peers_check("198.51.100.2", err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(pool_peers_check(" 198.51.100.2 ,\t::1,2001:db8::7",
+	    err, sizeof(err)), 0);
+	ck_assert_int_eq(pool_peers_check("198.51.100.2,", err, sizeof(err)),
+	    0);		/* a trailing comma, as libfcgi reads it */
+	ck_assert_int_eq(pool_peers_check("nginx.lan", err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "nginx.lan"));
+	ck_assert_int_eq(pool_peers_check("10.0.0.1,,10.0.0.2", err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(pool_peers_check("10.0.0.0/8", err, sizeof(err)),
+	    -1);	/* no networks: libfcgi has none either */
+	ck_assert_int_eq(pool_peers_check("1.2.3.4:9000", err, sizeof(err)),
+	    -1);
+	memset(many, 'a', 100);
+	many[100] = '\0';
+	ck_assert_int_eq(pool_peers_check(many, err, sizeof(err)), -1);
+	for (i = 0; i < 65; i++)
+		p += sprintf(p, "%s10.0.0.%d", i ? "," : "", i);
+	ck_assert_int_eq(pool_peers_check(many, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "more than"));
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -334,6 +366,7 @@ suite(void)
 
 	tcase_add_test(peers,
 	    fcgi_web_server_addrs_admits_only_the_addresses_it_names);
+	tcase_add_test(peers, fcgi_allowed_addrs_accepts_only_numeric_addresses);
 	suite_add_tcase(s, peers);
 	return s;
 }

@@ -2,11 +2,15 @@
  * The pool as a part of its own: this program links src/pool and
  * src/lib/log.c only, none of mockpie, and serves an application of its
  * own (an echo responder with a sidecar) through pool.h.  It shows the
- * interface is the whole contract, and tests the sidecar's supervision:
- * started with the workers, restarted when killed, stopped with them.
+ * interface is the whole contract, and tests the sidecar's supervision
+ * (started with the workers, restarted when killed, stopped with them)
+ * and the peer check of a TCP listener (fcgi_allowed_addrs).
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,8 +130,9 @@ static const struct pool_sidecar echo_sidecars[] = {
 	{ "ticker", ticker_wanted, ticker_run },
 };
 
+/* listen: "" for a unix socket of the pool's directory */
 static pid_t
-pool_start(void)
+pool_start_on(const char *listen, const char *allowed)
 {
 	struct pool_app	 app;
 	char		 err[256];
@@ -139,8 +144,14 @@ pool_start(void)
 	ck_assert_ptr_nonnull(mkdtemp(conf.dir));
 	snprintf(sock_path, sizeof(sock_path), "%s/pool.sock", conf.dir);
 	conf.pool.workers = 2;
-	snprintf(conf.pool.listen, sizeof(conf.pool.listen), "unix:%s",
-	    sock_path);
+	if (*listen == '\0')
+		snprintf(conf.pool.listen, sizeof(conf.pool.listen),
+		    "unix:%s", sock_path);
+	else
+		snprintf(conf.pool.listen, sizeof(conf.pool.listen), "%s",
+		    listen);
+	snprintf(conf.pool.fcgi_allowed_addrs,
+	    sizeof(conf.pool.fcgi_allowed_addrs), "%s", allowed);
 	conf.pool.listen_backlog = 64;
 	conf.pool.listen_mode = 0600;
 	conf.pool.max_kept_connections = 4;
@@ -170,6 +181,12 @@ pool_start(void)
 	}
 	ck_assert_int_gt(pid, 0);
 	return pid;
+}
+
+static pid_t
+pool_start(void)
+{
+	return pool_start_on("", "");
 }
 
 /* The text of the file name in the pool's directory, or "" (bounded). */
@@ -277,6 +294,157 @@ START_TEST(a_sidecar_is_restarted_when_killed_and_stopped_with_the_pool)
 }
 END_TEST
 
+/* A 127.0.0.1 port free a moment ago (the kernel's pick). */
+static int
+free_port(void)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int			 fd, port;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+/*
+ * A request to 127.0.0.1:port from the source address from (any address
+ * of 127.0.0.0/8 is the loopback's): 1 answered, 0 closed unanswered,
+ * -1 when no connection was made within the bound.
+ */
+static int
+tcp_request_from(const char *from, int port)
+{
+	const char		*params[] = { "REQUEST_METHOD=GET",
+				    "DOCUMENT_URI=/peer", NULL };
+	struct sockaddr_in	 src, dst;
+	struct fcgi_reply	 r;
+	unsigned char		 buf[4096];
+	size_t			 len;
+	int			 fd = -1, i, rc;
+
+	memset(&src, 0, sizeof(src));
+	src.sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, from, &src.sin_addr), 1);
+	memset(&dst, 0, sizeof(dst));
+	dst.sin_family = AF_INET;
+	dst.sin_port = htons((unsigned short)port);
+	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < WAIT_STEPS; i++) {	/* the socket comes up */
+		ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+		ck_assert_int_eq(bind(fd, (struct sockaddr *)&src,
+		    sizeof(src)), 0);
+		if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) == 0)
+			break;
+		close(fd);
+		fd = -1;
+		usleep(10000);
+	}
+	if (fd == -1)
+		return -1;
+	len = fcgi_request(buf, sizeof(buf), 1, 0, params, "", 0, 1);
+	ck_assert_uint_gt(len, 0);
+	/* a refused peer's write may meet the reset already */
+	rc = fcgi_write(fd, buf, len) == 0 &&
+	    fcgi_read_reply(fd, 1, ANSWER_MS, &r) == 0 && r.status == 200 &&
+	    strncmp(r.body, "echo /peer ", 11) == 0;
+	close(fd);
+	return rc;
+}
+
+START_TEST(a_tcp_listener_serves_only_the_peers_fcgi_allowed_addrs_names)
+{
+	char	 listen[64];
+	int	 port = free_port();
+	pid_t	 master;
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	unsetenv("FCGI_WEB_SERVER_ADDRS");
+	master = pool_start_on(listen, "127.0.0.2, 127.0.0.3");
+	ck_assert_int_eq(tcp_request_from("127.0.0.2", port), 1);
+	ck_assert_int_eq(tcp_request_from("127.0.0.3", port), 1);
+	ck_assert_int_eq(tcp_request_from("127.0.0.1", port), 0);
+	ck_assert_int_eq(tcp_request_from("127.0.0.4", port), 0);
+	/* the pool goes on serving the allowed peer after a refusal */
+	ck_assert_int_eq(tcp_request_from("127.0.0.2", port), 1);
+	ck_assert_int_eq(pool_stop(master), 0);
+}
+END_TEST
+
+START_TEST(without_the_key_fcgi_web_server_addrs_is_honoured_and_the_key_wins)
+{
+	char	 listen[64];
+	int	 port = free_port();
+	pid_t	 master;
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	setenv("FCGI_WEB_SERVER_ADDRS", "127.0.0.2", 1);
+	master = pool_start_on(listen, "");
+	ck_assert_int_eq(tcp_request_from("127.0.0.2", port), 1);
+	ck_assert_int_eq(tcp_request_from("127.0.0.1", port), 0);
+	ck_assert_int_eq(pool_stop(master), 0);
+
+	port = free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	master = pool_start_on(listen, "127.0.0.1");
+	ck_assert_int_eq(tcp_request_from("127.0.0.1", port), 1);
+	ck_assert_int_eq(tcp_request_from("127.0.0.2", port), 0);
+	ck_assert_int_eq(pool_stop(master), 0);
+	unsetenv("FCGI_WEB_SERVER_ADDRS");
+
+	/* neither: every peer, as libfcgi does */
+	port = free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	master = pool_start_on(listen, "");
+	ck_assert_int_eq(tcp_request_from("127.0.0.1", port), 1);
+	ck_assert_int_eq(tcp_request_from("127.0.0.5", port), 1);
+	ck_assert_int_eq(pool_stop(master), 0);
+}
+END_TEST
+
+/*
+ * Workers holding kept connections still accept new ones while the
+ * sidecar is running: a sidecar's slot is idle with no connection, and
+ * a worker that left accepts to it (as to a lighter worker) left them to
+ * no one (seen: every new connection of a second nginx upstream waiting
+ * in the backlog until nginx gave up).
+ */
+START_TEST(kept_connections_and_a_sidecar_leave_no_new_connection_unserved)
+{
+	const char		*params[] = { "REQUEST_METHOD=GET",
+				    "DOCUMENT_URI=/kept", NULL };
+	struct fcgi_reply	 r;
+	unsigned char		 buf[4096];
+	size_t			 len;
+	int			 fds[8], i, j;
+	pid_t			 master = pool_start();
+
+	ck_assert_msg(file_wait("ticker", 0) > 0, "the sidecar never started");
+	len = fcgi_request(buf, sizeof(buf), 1, 1, params, "", 0, 1);
+	ck_assert_uint_gt(len, 0);
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_ne(fds[i] = fcgi_connect(sock_path), -1);
+		/* each served once and kept open: a kept connection */
+		ck_assert_int_eq(fcgi_write(fds[i], buf, len), 0);
+		ck_assert_int_eq(fcgi_read_reply(fds[i], 1, ANSWER_MS, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+	}
+	for (j = 0; j < 4; j++) {	/* new connections, one at a time */
+		ck_assert_int_eq(echo_request("/new", &r), 0);
+		ck_assert_int_eq(r.status, 200);
+	}
+	for (i = 0; i < 8; i++)
+		close(fds[i]);
+	ck_assert_int_eq(pool_stop(master), 0);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -287,6 +455,12 @@ suite(void)
 	tcase_add_test(tc, another_application_is_served_by_the_pool);
 	tcase_add_test(tc,
 	    a_sidecar_is_restarted_when_killed_and_stopped_with_the_pool);
+	tcase_add_test(tc,
+	    kept_connections_and_a_sidecar_leave_no_new_connection_unserved);
+	tcase_add_test(tc,
+	    a_tcp_listener_serves_only_the_peers_fcgi_allowed_addrs_names);
+	tcase_add_test(tc,
+	    without_the_key_fcgi_web_server_addrs_is_honoured_and_the_key_wins);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -55,6 +55,8 @@ static const struct config_key config_keys[] = {
 	{ "listen_mode",		T_SPECIAL, 0, 0, 0, 0 },
 	{ "listen_owner",		T_STR,	STR(pool.listen_owner), 0, 0 },
 	{ "listen_group",		T_STR,	STR(pool.listen_group), 0, 0 },
+	{ "fcgi_allowed_addrs",		T_STR,	STR(pool.fcgi_allowed_addrs),
+	    0, 0 },
 	{ "rlimit_nofile",		T_LONG,	OFF(pool.rlimit_nofile), 0, 0, 1048576 },
 	{ "rlimit_core",		T_LONG,	OFF(pool.rlimit_core), 0, -1,
 	    LONG_MAX },
@@ -784,6 +786,7 @@ static int
 validate(struct config *c, char *err, size_t errlen)
 {
 	const char	*why;
+	char		 why_buf[128];
 	long		 ncpu;
 
 	/* the pool reads a request whole before the body parser does */
@@ -817,6 +820,11 @@ validate(struct config *c, char *err, size_t errlen)
 	}
 	if (check_account(c, err, errlen) == -1)
 		return -1;
+	if (pool_peers_check(c->pool.fcgi_allowed_addrs, why_buf,
+	    sizeof(why_buf)) == -1) {
+		snprintf(err, errlen, "fcgi_allowed_addrs: %s", why_buf);
+		return -1;
+	}
 	if ((long)c->database_busy_timeout_ms >= c->pool.request_timeout * 1000L) {
 		snprintf(err, errlen, "database_busy_timeout_ms: must be below "
 		    "request_timeout (%d s)", c->pool.request_timeout);

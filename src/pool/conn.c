@@ -21,6 +21,7 @@
 #include <fastcgi.h>
 
 #include "pool/conn.h"
+#include "pool/pool.h"
 
 #define CONN_HEADER		8
 #define CONN_VALUES_MAX		256	/* our FCGI_GET_VALUES_RESULT */
@@ -312,10 +313,39 @@ conn_close(int fd)
 }
 
 /*
+ * The next entry of a comma-separated address list into one (blanks
+ * around it trimmed): 1 with *p moved past it, 0 at the list's end, -1
+ * for an entry too long to be an address (*p moved past it too).
+ */
+static int
+addrs_next(const char **p, char *one, size_t len)
+{
+	const char	*s = *p, *comma;
+	size_t		 n;
+
+	if (*s == '\0')
+		return 0;
+	comma = strchr(s, ',');
+	n = comma != NULL ? (size_t)(comma - s) : strlen(s);
+	*p = comma != NULL ? comma + 1 : s + n;
+	while (n > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n >= len)
+		return -1;
+	memcpy(one, s, n);
+	one[n] = '\0';
+	return 1;
+}
+
+/*
  * 1 when a peer at sa may connect: always over a unix socket, else when
- * list (FCGI_WEB_SERVER_ADDRS, comma-separated addresses, as libfcgi's
- * OS_Accept reads it) is NULL or empty or names its address.  IPv4
- * addresses also match their IPv4-mapped IPv6 form.
+ * list (fcgi_allowed_addrs or FCGI_WEB_SERVER_ADDRS: comma-separated
+ * addresses, as libfcgi's OS_Accept reads them) is NULL or empty or names
+ * its address.  IPv4 addresses also match their IPv4-mapped IPv6 form.
  */
 int
 conn_addr_allowed(const struct sockaddr *sa, const char *list)
@@ -324,48 +354,74 @@ conn_addr_allowed(const struct sockaddr *sa, const char *list)
 	const struct sockaddr_in6	*sin6;
 	struct in_addr			 a4;
 	struct in6_addr			 a6;
-	const char			*p, *comma;
+	const char			*p;
 	char				 one[INET6_ADDRSTRLEN + 1];
-	size_t				 n;
-	int				 count = 0;
+	int				 count, rc;
 
 	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
 		return 1;
 	if (list == NULL || *list == '\0')
 		return 1;
-	for (p = list; *p != '\0' && count < CONN_ADDRS_MAX; count++) {
-		comma = strchr(p, ',');
-		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-		while (n > 0 && (*p == ' ' || *p == '\t')) {
-			p++;
-			n--;
-		}
-		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		if (n > 0 && n < sizeof(one)) {
-			memcpy(one, p, n);
-			one[n] = '\0';
-			if (sa->sa_family == AF_INET) {
-				sin = (const struct sockaddr_in *)sa;
-				if (inet_pton(AF_INET, one, &a4) == 1 &&
-				    a4.s_addr == sin->sin_addr.s_addr)
-					return 1;
-			} else {
-				sin6 = (const struct sockaddr_in6 *)sa;
-				if (inet_pton(AF_INET6, one, &a6) == 1 &&
-				    memcmp(&a6, &sin6->sin6_addr,
-				    sizeof(a6)) == 0)
-					return 1;
-				if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
-				    inet_pton(AF_INET, one, &a4) == 1 &&
-				    memcmp(&a4, &sin6->sin6_addr.s6_addr[12],
-				    4) == 0)
-					return 1;
-			}
-		}
-		if (comma == NULL)
+	p = list;
+	for (count = 0; count < CONN_ADDRS_MAX; count++) {
+		if ((rc = addrs_next(&p, one, sizeof(one))) == 0)
 			break;
-		p = comma + 1;
+		if (rc == -1)
+			continue;
+		if (sa->sa_family == AF_INET) {
+			sin = (const struct sockaddr_in *)sa;
+			if (inet_pton(AF_INET, one, &a4) == 1 &&
+			    a4.s_addr == sin->sin_addr.s_addr)
+				return 1;
+		} else {
+			sin6 = (const struct sockaddr_in6 *)sa;
+			if (inet_pton(AF_INET6, one, &a6) == 1 &&
+			    memcmp(&a6, &sin6->sin6_addr, sizeof(a6)) == 0)
+				return 1;
+			if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
+			    inet_pton(AF_INET, one, &a4) == 1 &&
+			    memcmp(&a4, &sin6->sin6_addr.s6_addr[12], 4) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * 0 when list is empty or names only numeric IPv4 and IPv6 addresses, at
+ * most CONN_ADDRS_MAX of them; else -1 and why in err (the entry quoted:
+ * an address is no secret).  A host name would never match a peer.
+ */
+int
+pool_peers_check(const char *list, char *err, size_t errlen)
+{
+	struct in6_addr	 a6;
+	const char	*p = list;
+	char		 one[INET6_ADDRSTRLEN + 1];
+	int		 count, rc;
+
+	for (count = 0; (rc = addrs_next(&p, one, sizeof(one))) != 0;
+	    count++) {
+		if (count == CONN_ADDRS_MAX) {
+			snprintf(err, errlen, "more than %d addresses",
+			    CONN_ADDRS_MAX);
+			return -1;
+		}
+		if (rc == -1) {
+			snprintf(err, errlen, "an entry too long to be an "
+			    "address");
+			return -1;
+		}
+		if (one[0] == '\0') {
+			snprintf(err, errlen, "an empty entry");
+			return -1;
+		}
+		if (inet_pton(AF_INET, one, &a6) != 1 &&
+		    inet_pton(AF_INET6, one, &a6) != 1) {
+			snprintf(err, errlen, "%s is not a numeric IPv4 or "
+			    "IPv6 address", one);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -16,6 +16,7 @@
 
 #define POOL_PATH_MAX		1024
 #define POOL_NAME_MAX		64
+#define POOL_ADDRS_MAX		1024	/* fcgi_allowed_addrs, in bytes */
 
 struct scoreboard;
 struct slot;
@@ -28,6 +29,9 @@ struct pool_config {
 	int		 listen_mode;
 	char		 listen_owner[POOL_NAME_MAX];
 	char		 listen_group[POOL_NAME_MAX];
+	/* the peers a TCP listener accepts, comma-separated numeric
+	   addresses; "": FCGI_WEB_SERVER_ADDRS, or everyone without it */
+	char		 fcgi_allowed_addrs[POOL_ADDRS_MAX];
 	char		 pidfile[POOL_PATH_MAX];
 	long		 max_requests;		/* then a worker recycles */
 	int		 max_kept_connections;	/* per worker */
@@ -80,5 +84,8 @@ struct pool_app {
 	size_t		 nsidecars;
 	void		*arg;			/* load()'s */
 };
+
+/* 0 when an fcgi_allowed_addrs value is valid, else -1 and why in err */
+int	pool_peers_check(const char *, char *, size_t);
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,7 @@ struct worker {
 	struct scoreboard	*scoreboard;
 	struct slot		*slot;
 	int			 listen_fd;
+	const char		*allowed;	/* the peers it accepts */
 	int			 ep;		/* the wait set */
 	int			 listening;	/* listen_fd is in it */
 	struct kept		*kept;
@@ -325,6 +327,23 @@ listen_set(struct worker *w, int on)
 	w->listening = on;
 }
 
+/* A peer's address as text for the log, "?" when it has none. */
+static const char *
+peer_name(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	const void	*a;
+
+	if (ss->ss_family == AF_INET)
+		a = &((const struct sockaddr_in *)ss)->sin_addr;
+	else if (ss->ss_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	else
+		return "?";
+	if (inet_ntop(ss->ss_family, a, buf, (socklen_t)len) == NULL)
+		return "?";
+	return buf;
+}
+
 /*
  * Accepts one connection without blocking (another worker may have won
  * it) and adds it to the wait set.  The peer check and TCP_NODELAY are
@@ -338,6 +357,7 @@ accept_one(struct worker *w)
 	struct epoll_event	 ev;
 	struct timeval		 tv;
 	struct kept		*k = NULL;
+	char			 host[INET6_ADDRSTRLEN];
 	int			 fd, one = 1, i;
 
 	if ((fd = accept4(w->listen_fd, (struct sockaddr *)&ss, &len,
@@ -352,10 +372,11 @@ accept_one(struct worker *w)
 		}
 		return;
 	}
-	if (!conn_addr_allowed((struct sockaddr *)&ss,
-	    getenv("FCGI_WEB_SERVER_ADDRS"))) {
-		log_warnx("connection refused: peer not in "
-		    "FCGI_WEB_SERVER_ADDRS");
+	if (!conn_addr_allowed((struct sockaddr *)&ss, w->allowed)) {
+		log_warnx("connection refused: peer %s not in %s",
+		    peer_name(&ss, host, sizeof(host)),
+		    w->config->fcgi_allowed_addrs[0] != '\0' ?
+		    "fcgi_allowed_addrs" : "FCGI_WEB_SERVER_ADDRS");
 		close(fd);
 		return;
 	}
@@ -713,6 +734,9 @@ worker_run(const struct pool_app *app, const void *conf, int listen_fd,
 	w.scoreboard = sb;
 	w.slot = slot;
 	w.listen_fd = listen_fd;
+	/* the key first; the variable stays honoured without it (SPEC 5) */
+	w.allowed = w.config->fcgi_allowed_addrs[0] != '\0' ?
+	    w.config->fcgi_allowed_addrs : getenv("FCGI_WEB_SERVER_ADDRS");
 	if (FCGX_Init() != 0)
 		log_fatalx("FCGX_Init failed");
 	if (pipe2(worker_wake, O_NONBLOCK | O_CLOEXEC) == -1)

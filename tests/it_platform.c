@@ -22,6 +22,7 @@
 
 #include "api_client.h"
 #include "harness.h"
+#include "mail_sink.h"
 #include "pg_server.h"
 #include "redis_server.h"
 #include "runner.h"
@@ -40,6 +41,7 @@ struct platform {
 	int			 standin_port;
 	char			 url[URL_MAX];
 	char			 secret_file[256];
+	struct mail_sink	 sink;		/* where the codes go */
 };
 
 static struct platform	 P;
@@ -184,7 +186,8 @@ static void
 platform_start(const char *platform_tokens)
 {
 	static char		 env_db[ENV_MAX], env_pt[64], conf[CONF_MAX];
-	static const char	*env[7];
+	static char		 env_smtp[128];
+	static const char	*env[9];
 	struct stack_options	 o;
 	FILE			*f;
 
@@ -202,7 +205,12 @@ platform_start(const char *platform_tokens)
 	env[3] = "MOCKPIE_PASSWORD_OPSLIMIT=1";
 	env[4] = "MOCKPIE_PASSWORD_MEMLIMIT=8m";
 	env[5] = "MOCKPIE_USER_CACHE_TTL=0";	/* a soft delete shows at once */
-	env[6] = NULL;
+	mail_sink_start(&P.sink);
+	snprintf(env_smtp, sizeof(env_smtp), "MOCKPIE_SMTP_URL=%s",
+	    P.sink.url);
+	env[6] = env_smtp;
+	env[7] = "MOCKPIE_SMTP_STARTTLS=false";	/* the sink speaks plain */
+	env[8] = NULL;
 	P.standin_port = test_free_port();
 	platform_conf(conf, sizeof(conf));
 	memset(&o, 0, sizeof(o));
@@ -231,6 +239,7 @@ platform_stop(void)
 	}
 	stack_stop(P.st);
 	pg_server_free(P.pg);
+	mail_sink_stop(&P.sink);
 }
 
 static void
@@ -407,6 +416,89 @@ START_TEST(a_session_of_the_original_survives_the_switch)
 }
 END_TEST
 
+/* POST path, urlencoded name/value pairs (NULL-ended): the status. */
+static int
+post_form(const char *path, const char *const *kv, char *body, size_t len)
+{
+	struct http_response	 r;
+	const char		*h[] = {
+	    "Content-Type: application/x-www-form-urlencoded", NULL };
+	char			 form[1024];
+	size_t			 n = 0;
+	const char		*c;
+	int			 i, status;
+
+	for (i = 0; kv[i] != NULL; i += 2) {
+		n += (size_t)snprintf(form + n, sizeof(form) - n, "%s%s=",
+		    i > 0 ? "&" : "", kv[i]);
+		for (c = kv[i + 1]; *c != '\0'; c++)
+			n += (size_t)snprintf(form + n, sizeof(form) - n,
+			    *c == '@' || *c == '+' ? "%%%02X" : "%c",
+			    (unsigned char)*c);
+		ck_assert_uint_lt(n, sizeof(form));
+	}
+	ck_assert_int_eq(http_request(P.st, "POST", path, h, form, n, &r), 0);
+	status = r.status;
+	if (body != NULL)
+		snprintf(body, len, "%s", r.body != NULL ? r.body : "");
+	http_response_free(&r);
+	return status;
+}
+
+/* The first column of the first row of stmt with one text parameter. */
+static void
+sql_text(const char *stmt, const char *arg, char *buf, size_t len)
+{
+	const char	*params[1] = { arg };
+	PGconn		*c = pg_server_admin(P.pg, "mockpie");
+	PGresult	*r;
+
+	r = PQexecParams(c, stmt, 1, NULL, params, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK &&
+	    PQntuples(r) == 1, "%s: %s", stmt, PQerrorMessage(c));
+	snprintf(buf, len, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* Issue 15 on the original's table, as the web client walks it. */
+START_TEST(verification_and_reset_work_on_the_original_columns)
+{
+	struct api_person	 a, again;
+	const char		*newpw = "tidal-Lantern-9-quarry";
+	char			 code[7], v[64], body[1024];
+
+	api_register(P.st, &a);
+	mail_sink_wait_code(&P.sink, a.email, 1, code);
+	ck_assert_int_eq(post_form("/auth/verify-otp", (const char *[]){
+	    "email", a.email, "otp", code, NULL }, body, sizeof(body)), 200);
+	sql_text("SELECT (email_verified_at IS NOT NULL)::text FROM users "
+	    "WHERE email = $1", a.email, v, sizeof(v));
+	ck_assert_str_eq(v, "true");
+	ck_assert_int_eq(post_form("/auth/forgot-password", (const char *[]){
+	    "email", a.email, NULL }, NULL, 0), 200);
+	mail_sink_wait_code(&P.sink, a.email, 2, code);
+	ck_assert_int_eq(post_form("/auth/verify-otp", (const char *[]){
+	    "email", a.email, "otp", code, NULL }, body, sizeof(body)), 200);
+	ck_assert_ptr_nonnull(strstr(body, "reset_token"));
+	ck_assert_int_eq(post_form("/auth/reset-password", (const char *[]){
+	    "email", a.email, "new_password", newpw, "confirm_password",
+	    newpw, NULL }, body, sizeof(body)), 200);
+	/* the original's password column holds the new Argon2id hash */
+	sql_text("SELECT left(password, 10) FROM users WHERE email = $1",
+	    a.email, v, sizeof(v));
+	ck_assert_str_eq(v, "$argon2id$");
+	/* the old sessions are dead on both sides, the new password opens
+	   both */
+	ck_assert_int_eq(me(a.access), 401);
+	ck_assert_int_eq(profile(a.access), 401);
+	ck_assert_int_eq(api_login(P.st, a.email, a.password, &again), 401);
+	ck_assert_int_eq(api_login(P.st, a.email, newpw, &again), 200);
+	ck_assert_int_eq(me(again.access), 200);
+	ck_assert_int_eq(profile(again.access), 200);
+}
+END_TEST
+
 START_TEST(without_platform_tokens_the_original_tokens_are_foreign)
 {
 	struct api_person	 a;
@@ -439,6 +531,7 @@ suite(void)
 	tcase_add_test(tc, a_refresh_moves_the_platform_to_the_new_pair);
 	tcase_add_test(tc, a_soft_deleted_user_is_refused_on_both_sides);
 	tcase_add_test(tc, a_session_of_the_original_survives_the_switch);
+	tcase_add_test(tc, verification_and_reset_work_on_the_original_columns);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(off, TIMEOUT_S);
 	tcase_add_unchecked_fixture(off, start_mockpie, platform_stop);

@@ -14,7 +14,8 @@
 #include "mail/mailq.h"
 #include "redis/rconn.h"
 
-#define SENDER_BLOCK_MS		1000	/* longest wait on the queue */
+#define SENDER_BLOCK_MS		250	/* longest wait on the queue: a stop
+					   is seen within it */
 
 struct mail_sender_config {
 	struct mailq_config	 q;

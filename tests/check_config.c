@@ -351,6 +351,37 @@ START_TEST(fcgi_allowed_addrs_is_read_from_the_file_and_the_environment)
 }
 END_TEST
 
+/* Issue 15: AUTH only under TLS, and a CA bundle that can be read. */
+START_TEST(smtp_auth_without_tls_or_an_unreadable_ca_file_is_refused)
+{
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX], ca[300];
+
+	write_file("mockpie.conf", "smtp_url = smtp://127.0.0.1:2525\n"
+	    "smtp_user = relay\nsmtp_starttls = false\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "smtp_user"));
+	config_fini(&c);
+	write_file("mockpie.conf", "smtp_url = smtps://127.0.0.1:4650\n"
+	    "smtp_user = relay\nsmtp_starttls = false\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.smtp_ca_file, "");	/* the system store */
+	config_fini(&c);
+	write_file("mockpie.conf", "smtp_url = smtp://127.0.0.1:2525\n"
+	    "smtp_user = relay\nsmtp_ca_file = no-such-ca.pem\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "smtp_ca_file"));
+	config_fini(&c);
+	write_file("ca.pem", "-----BEGIN CERTIFICATE-----\n");
+	write_file("mockpie.conf", "smtp_url = smtp://127.0.0.1:2525\n"
+	    "smtp_user = relay\nsmtp_ca_file = ca.pem\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), 0);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	ck_assert_str_eq(c.smtp_ca_file, ca);
+	config_fini(&c);
+}
+END_TEST
+
 /*
  * Runs the built mockpie-fcgi with arg (and our environment): its exit
  * status, and what it printed in out.  The alarm ends one that starts
@@ -487,6 +518,8 @@ suite(void)
 	tcase_add_test(tc,
 	    fcgi_allowed_addrs_is_read_from_the_file_and_the_environment);
 	tcase_add_test(tc, check_config_names_a_broken_mail_template);
+	tcase_add_test(tc,
+	    smtp_auth_without_tls_or_an_unreadable_ca_file_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -34,7 +34,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -50,6 +49,7 @@
 #include <json-c/json.h>
 
 #include "harness.h"
+#include "mail_sink.h"
 #include "redis_server.h"
 #include "runner.h"
 
@@ -69,9 +69,6 @@
 #define URL_LEN			512
 #define ORIGIN_LEN		64
 #define TEST_TIMEOUT_S		120
-#define SINK_READY_MS		10000
-#define MAIL_WAIT_MS		20000	/* a mail's way through queue and sink */
-#define MAIL_MAX		65536
 
 /* A static server for the page, in a forked child. */
 struct page_server {
@@ -90,8 +87,7 @@ static struct stack		*stack;
 static struct page_server	 listed, unlisted;
 static char			 origin_env[ORIGIN_LEN + 32];
 static char			 smtp_env[ORIGIN_LEN + 32];
-static char			 maildir[PATH_LEN];	/* the sink's */
-static pid_t			 sink_pid = -1;
+static struct mail_sink		 smtp;
 
 static void
 close_inherited_fds(void)
@@ -699,90 +695,6 @@ browse(const struct page_server *ps, const char *tag, char *report,
 	return browse_page(ps, PAGE_PATH, tag, NULL, report, reportsz);
 }
 
-/*
- * The SMTP sink (tests/smtp_sink.py, Debian's python3-aiosmtpd) on port,
- * writing each mail to maildir: 0 once it listens, or -1.
- */
-static int
-sink_start(int port)
-{
-	const char	*srcdir = getenv("MOCKPIE_SRCDIR");
-	char		 script[PATH_LEN], ready[PATH_LEN + 8], p[16];
-	long long	 deadline;
-	pid_t		 parent = getpid();
-
-	if (srcdir == NULL || *srcdir == '\0')
-		srcdir = ".";
-	snprintf(script, sizeof(script), "%s/tests/smtp_sink.py", srcdir);
-	snprintf(ready, sizeof(ready), "%s/ready", maildir);
-	snprintf(p, sizeof(p), "%d", port);
-	if ((sink_pid = fork()) == -1)
-		return -1;
-	if (sink_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		execl("/usr/bin/python3", "python3", script, p, maildir,
-		    (char *)NULL);
-		_exit(127);
-	}
-	deadline = test_now_ms() + SINK_READY_MS;
-	while (access(ready, F_OK) == -1 && test_now_ms() < deadline)
-		test_sleep_ms(50);
-	return access(ready, F_OK);
-}
-
-/*
- * Waits (bounded) until email has n mails in the sink: the latest one's
- * six-digit code into code, and how many mails email has.
- */
-static int
-mail_code(const char *email, int n, char code[7])
-{
-	static char	 buf[MAIL_MAX];
-	char		 path[PATH_LEN + 300], rcpt[128], *c;
-	struct dirent	*d;
-	DIR		*dir;
-	FILE		*f;
-	size_t		 len;
-	long long	 deadline = test_now_ms() + MAIL_WAIT_MS;
-	int		 count, best, num;
-
-	snprintf(rcpt, sizeof(rcpt), "X-Rcpt: %s\r\n", email);
-	code[0] = '\0';
-	for (;;) {
-		count = 0;
-		best = -1;
-		ck_assert_ptr_nonnull(dir = opendir(maildir));
-		while ((d = readdir(dir)) != NULL) {
-			if (strstr(d->d_name, ".eml") == NULL)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", maildir,
-			    d->d_name);
-			if ((f = fopen(path, "r")) == NULL)
-				continue;
-			len = fread(buf, 1, sizeof(buf) - 1, f);
-			fclose(f);
-			buf[len] = '\0';
-			if (strncmp(buf, rcpt, strlen(rcpt)) != 0)
-				continue;
-			count++;
-			/* the latest, by the sink's numbering */
-			if ((num = atoi(d->d_name)) > best &&
-			    (c = strstr(buf, "code is: ")) != NULL) {
-				best = num;
-				snprintf(code, 7, "%.6s", c + 9);
-			}
-		}
-		closedir(dir);
-		if (count >= n || test_now_ms() >= deadline)
-			break;
-		test_sleep_ms(50);
-	}
-	ck_assert_msg(count >= n, "mail %d to %s never came", n, email);
-	return count;
-}
-
 static void
 setup(void)
 {
@@ -799,15 +711,11 @@ setup(void)
 	};
 	struct stack_options	 opts;
 	size_t			 i;
-	int			 port;
 
 	for (i = 0; i < NPAGES; i++)
 		ck_assert_int_eq(page_load(&pages[i]), 0);
-	ck_assert_int_eq(test_tmpdir(maildir, sizeof(maildir)), 0);
-	port = test_free_port();
-	snprintf(smtp_env, sizeof(smtp_env),
-	    "MOCKPIE_SMTP_URL=smtp://127.0.0.1:%d", port);
-	ck_assert_msg(sink_start(port) == 0, "the SMTP sink did not start");
+	mail_sink_start(&smtp);
+	snprintf(smtp_env, sizeof(smtp_env), "MOCKPIE_SMTP_URL=%s", smtp.url);
 	ck_assert_int_eq(page_server_start(&listed), 0);
 	ck_assert_int_eq(page_server_start(&unlisted), 0);
 	snprintf(origin_env, sizeof(origin_env),
@@ -827,15 +735,8 @@ teardown(void)
 	stack = NULL;
 	page_server_stop(&listed);
 	page_server_stop(&unlisted);
-	if (sink_pid > 0) {
-		kill(sink_pid, SIGKILL);
-		while (waitpid(sink_pid, NULL, 0) == -1 && errno == EINTR)
-			;
-	}
-	sink_pid = -1;
-	if (maildir[0] != '\0')
-		test_tmpdir_remove(maildir);
-	maildir[0] = '\0';
+	if (smtp.pid > 0)
+		mail_sink_stop(&smtp);
 }
 
 START_TEST(page_on_an_allowed_origin_runs_a_whole_session_with_fetch)
@@ -997,7 +898,7 @@ START_TEST(page_walks_the_clients_verification_and_reset_with_mailed_codes)
 		    "reached the API", paths[i]);
 
 	/* /OTPVerifcation with the mailed code, then /ForgotPassword */
-	mail_code(email, 1, code);
+	mail_sink_wait_code(&smtp, email, 1, code);
 	snprintf(query, sizeof(query), "step=verify&otp=%s", code);
 	arr = browse_page(&listed, EMAIL_PAGE_PATH, tag, query, report,
 	    sizeof(report));
@@ -1018,7 +919,7 @@ START_TEST(page_walks_the_clients_verification_and_reset_with_mailed_codes)
 	json_object_put(arr);
 
 	/* /PasswordResetOTP with the mailed reset code, /ResetPassword */
-	mail_code(email, 2, code);
+	mail_sink_wait_code(&smtp, email, 2, code);
 	snprintf(query, sizeof(query), "step=reset&otp=%s", code);
 	arr = browse_page(&listed, EMAIL_PAGE_PATH, tag, query, report,
 	    sizeof(report));
@@ -1047,7 +948,7 @@ START_TEST(page_walks_the_clients_verification_and_reset_with_mailed_codes)
 	    bool_of(o, "has_access") == 1, "the new password:\n%s", report);
 	json_object_put(arr);
 	/* the verification and the reset code: the resend mailed nothing */
-	ck_assert_int_eq(mail_code(email, 2, code), 2);
+	ck_assert_int_eq(mail_sink_count(&smtp, email, NULL, 0), 2);
 }
 END_TEST
 

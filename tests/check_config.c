@@ -1,4 +1,10 @@
-/* The configuration: file syntax, environment overrides, validation. */
+/*
+ * The configuration: file syntax, environment overrides, validation;
+ * and mockpie-fcgi's own checks beyond config_load (the mail templates).
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +14,8 @@
 #include "runner.h"
 
 #define SECRET	"0123456789abcdef0123456789abcdef-test"
+#define OUTPUT_MAX	4096
+#define FCGI_ALARM_S	20	/* a mockpie-fcgi that should have refused */
 
 static char	 dir[] = "/tmp/check_config.XXXXXX";
 static char	 path[256];
@@ -31,6 +39,8 @@ teardown(void)
 	unsetenv("MOCKPIE_DATABASE");
 	unsetenv("MOCKPIE_CORS_ORIGINS");
 	unsetenv("MOCKPIE_FCGI_ALLOWED_ADDRS");
+	unsetenv("MOCKPIE_MAIL_TEMPLATES_DIR");
+	unsetenv("MOCKPIE_MAIL_SENDER");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	ck_assert_int_eq(system(cmd), 0);
 	memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
@@ -341,6 +351,148 @@ START_TEST(fcgi_allowed_addrs_is_read_from_the_file_and_the_environment)
 }
 END_TEST
 
+/* Issue 15: AUTH only under TLS, and a CA bundle that can be read. */
+START_TEST(smtp_auth_without_tls_or_an_unreadable_ca_file_is_refused)
+{
+	struct config	 c;
+	char		 err[CONFIG_ERR_MAX], ca[300];
+
+	write_file("mockpie.conf", "smtp_url = smtp://127.0.0.1:2525\n"
+	    "smtp_user = relay\nsmtp_starttls = false\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "smtp_user"));
+	config_fini(&c);
+	write_file("mockpie.conf", "smtp_url = smtps://127.0.0.1:4650\n"
+	    "smtp_user = relay\nsmtp_starttls = false\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.smtp_ca_file, "");	/* the system store */
+	config_fini(&c);
+	write_file("mockpie.conf", "smtp_url = smtp://127.0.0.1:2525\n"
+	    "smtp_user = relay\nsmtp_ca_file = no-such-ca.pem\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "smtp_ca_file"));
+	config_fini(&c);
+	write_file("ca.pem", "-----BEGIN CERTIFICATE-----\n");
+	write_file("mockpie.conf", "smtp_url = smtp://127.0.0.1:2525\n"
+	    "smtp_user = relay\nsmtp_ca_file = ca.pem\n");
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), 0);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	ck_assert_str_eq(c.smtp_ca_file, ca);
+	config_fini(&c);
+}
+END_TEST
+
+/*
+ * Runs the built mockpie-fcgi with arg (and our environment): its exit
+ * status, and what it printed in out.  The alarm ends one that starts
+ * serving when it should have refused.
+ */
+static int
+run_fcgi(const char *arg, const char *listen, char *out, size_t outlen)
+{
+	char		 bin[1024];
+	const char	*bdir = getenv("MOCKPIE_BUILDDIR");
+	size_t		 len = 0;
+	ssize_t		 got;
+	pid_t		 pid;
+	int		 p[2], status;
+
+	snprintf(bin, sizeof(bin), "%s/src/mockpie-fcgi", bdir ? bdir : ".");
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		dup2(p[1], STDERR_FILENO);
+		close(p[0]);
+		close(p[1]);
+		alarm(FCGI_ALARM_S);
+		if (listen != NULL)
+			execl(bin, bin, "--listen", listen, (char *)NULL);
+		else
+			execl(bin, bin, arg, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while (len + 1 < outlen && (got = read(p[0], out + len,
+	    outlen - len - 1)) > 0)
+		len += (size_t)got;
+	out[len] = '\0';
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status), "mockpie-fcgi did not exit: %s", out);
+	return WEXITSTATUS(status);
+}
+
+/* A copy of conf/mail/<name> into <dir>/mail, or text instead. */
+static void
+template_put(const char *name, const char *text)
+{
+	char	 p[300], buf[8192];
+	size_t	 n;
+	FILE	*in, *f;
+
+	snprintf(p, sizeof(p), "%s/mail", dir);
+	(void)mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/mail/%s", dir, name);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	if (text != NULL)
+		fputs(text, f);
+	else {
+		snprintf(p, sizeof(p), "%s/conf/mail/%s",
+		    getenv("MOCKPIE_SRCDIR") ? getenv("MOCKPIE_SRCDIR") : ".",
+		    name);
+		ck_assert_ptr_nonnull(in = fopen(p, "r"));
+		n = fread(buf, 1, sizeof(buf), in);
+		fclose(in);
+		fwrite(buf, 1, n, f);
+	}
+	fclose(f);
+}
+
+/* Issue 15: the sender would never send a mail with a broken template. */
+START_TEST(check_config_names_a_broken_mail_template)
+{
+	char	 out[OUTPUT_MAX], tdir[300], sock[300];
+
+	snprintf(tdir, sizeof(tdir), "%s/mail", dir);
+	setenv("MOCKPIE_MAIL_TEMPLATES_DIR", tdir, 1);
+	template_put("verify.txt", NULL);
+	template_put("reset.txt", NULL);
+	ck_assert_msg(run_fcgi("--check-config", NULL, out, sizeof(out)) == 0,
+	    "the shipped templates refused: %s", out);
+	/* no {{code}}: every reset mail would go out without its code */
+	template_put("reset.txt", "Subject: Reset\n\nYour code is: soon\n");
+	ck_assert_int_eq(run_fcgi("--check-config", NULL, out, sizeof(out)),
+	    1);
+	ck_assert_msg(strstr(out, "/mail/reset.txt") != NULL &&
+	    strstr(out, "{{code}}") != NULL, "message: %s", out);
+	/* no Subject line */
+	template_put("reset.txt", NULL);
+	template_put("verify.txt", "Your code is {{code}}\n");
+	ck_assert_int_eq(run_fcgi("--check-config", NULL, out, sizeof(out)),
+	    1);
+	ck_assert_msg(strstr(out, "/mail/verify.txt") != NULL &&
+	    strstr(out, "Subject") != NULL, "message: %s", out);
+	/* a missing file */
+	snprintf(tdir, sizeof(tdir), "%s/mail/verify.txt", dir);
+	ck_assert_int_eq(unlink(tdir), 0);
+	ck_assert_int_eq(run_fcgi("--check-config", NULL, out, sizeof(out)),
+	    1);
+	ck_assert_msg(strstr(out, "/mail/verify.txt") != NULL, "message: %s",
+	    out);
+	/* and the pool refuses to start, before it listens */
+	snprintf(sock, sizeof(sock), "unix:%s/fcgi.sock", dir);
+	ck_assert_int_eq(run_fcgi(NULL, sock, out, sizeof(out)), 1);
+	ck_assert_msg(strstr(out, "/mail/verify.txt") != NULL &&
+	    strstr(out, "not starting") != NULL, "message: %s", out);
+	ck_assert_int_eq(access(sock + 5, F_OK), -1);
+	/* a host that runs no sender renders no template */
+	setenv("MOCKPIE_MAIL_SENDER", "false", 1);
+	ck_assert_msg(run_fcgi("--check-config", NULL, out, sizeof(out)) == 0,
+	    "refused without a sender: %s", out);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -365,6 +517,9 @@ suite(void)
 	tcase_add_test(tc, a_nul_byte_or_a_huge_file_is_refused);
 	tcase_add_test(tc,
 	    fcgi_allowed_addrs_is_read_from_the_file_and_the_environment);
+	tcase_add_test(tc, check_config_names_a_broken_mail_template);
+	tcase_add_test(tc,
+	    smtp_auth_without_tls_or_an_unreadable_ca_file_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,8 +1,12 @@
 /*
- * One test in a real browser (issue 3, item 8): headless Chromium loads
+ * Tests in a real browser (issue 3, item 8): headless Chromium loads
  * tests/browser/client.html from an origin other than the API's, and the
  * page's script registers, logs in, calls /auth/me, refreshes and logs
- * out with fetch() and FormData as the MockPie web client does.
+ * out with fetch() and FormData as the MockPie web client does.  Issue
+ * 15: tests/browser/email.html walks the client's verification and
+ * password-reset pages, one load per step, with the codes the pool's mail
+ * sender delivered to an SMTP sink of the test's own (tests/smtp_sink.py)
+ * read here between the loads and passed in the page's query.
  *
  * How the page's results come back: the script appends one JSON line per
  * step to <pre id="result">, and `chromium --headless --dump-dom` prints
@@ -45,11 +49,14 @@
 #include <json-c/json.h>
 
 #include "harness.h"
+#include "mail_sink.h"
 #include "redis_server.h"
 #include "runner.h"
 
 #define PAGE_PATH		"/client.html"
-#define PAGE_MAX		(64 * 1024)	/* client.html, read whole */
+#define EMAIL_PAGE_PATH		"/email.html"
+#define PAGE_MAX		(64 * 1024)	/* a page, read whole */
+#define NPAGES			2
 #define PAGE_REQUEST_MAX	8192		/* request head */
 #define PAGE_READ_MS		2000		/* per connection */
 #define PAGE_CONNECTIONS_MAX	256		/* then it exits */
@@ -61,7 +68,7 @@
 #define PATH_LEN		1024
 #define URL_LEN			512
 #define ORIGIN_LEN		64
-#define TEST_TIMEOUT_S		60
+#define TEST_TIMEOUT_S		120
 
 /* A static server for the page, in a forked child. */
 struct page_server {
@@ -69,11 +76,18 @@ struct page_server {
 	int	 port;
 };
 
+/* The pages it serves, read from tests/browser/ at setup. */
+static struct page {
+	const char	*path;		/* as requested, and under browser/ */
+	char		 text[PAGE_MAX];
+	size_t		 len;
+} pages[NPAGES] = { { PAGE_PATH, "", 0 }, { EMAIL_PAGE_PATH, "", 0 } };
+
 static struct stack		*stack;
 static struct page_server	 listed, unlisted;
-static char			 page[PAGE_MAX];
-static size_t			 page_len;
 static char			 origin_env[ORIGIN_LEN + 32];
+static char			 smtp_env[ORIGIN_LEN + 32];
+static struct mail_sink		 smtp;
 
 static void
 close_inherited_fds(void)
@@ -90,35 +104,38 @@ close_inherited_fds(void)
 		close((int)fd);
 }
 
-/* Reads tests/browser/client.html into page: 0, or -1. */
+/* Reads tests/browser/<pg's path> into pg: 0, or -1. */
 static int
-page_load(void)
+page_load(struct page *pg)
 {
 	const char	*srcdir = getenv("MOCKPIE_SRCDIR");
-	char		 path[PATH_LEN];
-	ssize_t		 n;
+	char		 path[PATH_LEN], *page = pg->text;
+	size_t		 page_len;
+	ssize_t		 n = -1;
 	int		 fd, rc = -1;
 
 	if (srcdir == NULL || *srcdir == '\0')
 		srcdir = ".";
-	if (snprintf(path, sizeof(path), "%s/tests/browser/client.html",
-	    srcdir) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/tests/browser%s",
+	    srcdir, pg->path) >= (int)sizeof(path))
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		fprintf(stderr, "it_browser: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	page_len = 0;
-	while (page_len < sizeof(page)) {
-		n = read(fd, page + page_len, sizeof(page) - page_len);
+	while (page_len < sizeof(pg->text)) {
+		n = read(fd, page + page_len, sizeof(pg->text) - page_len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		page_len += (size_t)n;
 	}
-	if (n == 0 && page_len > 0 && page_len < sizeof(page))
+	if (n == 0 && page_len > 0 && page_len < sizeof(pg->text)) {
+		pg->len = page_len;
 		rc = 0;
+	}
 	else
 		fprintf(stderr, "it_browser: cannot read %s\n", path);
 	close(fd);
@@ -143,7 +160,7 @@ send_all(int fd, const char *buf, size_t len)
 }
 
 /*
- * Answers one connection: the page for GET /client.html (any query), 404
+ * Answers one connection: a page for GET /<page>.html (any query), 404
  * for anything else, then closes.  A client that sends no complete head
  * within PAGE_READ_MS (a speculative preconnect) is dropped.
  */
@@ -153,7 +170,7 @@ page_serve_one(int fd)
 	struct timeval	 tv = { PAGE_READ_MS / 1000, 0 };
 	char		 req[PAGE_REQUEST_MAX + 1], head[256];
 	const char	*status = "404 Not Found", *body = "not found\n";
-	size_t		 len = 0, body_len = 10;
+	size_t		 len = 0, body_len = 10, i, pl;
 	ssize_t		 n;
 	int		 hl;
 
@@ -174,12 +191,16 @@ page_serve_one(int fd)
 	req[len] = '\0';
 	if (strstr(req, "\r\n\r\n") == NULL)
 		return;
-	if (strncmp(req, "GET " PAGE_PATH, 4 + strlen(PAGE_PATH)) == 0 &&
-	    (req[4 + strlen(PAGE_PATH)] == ' ' ||
-	    req[4 + strlen(PAGE_PATH)] == '?')) {
-		status = "200 OK";
-		body = page;
-		body_len = page_len;
+	for (i = 0; i < NPAGES; i++) {
+		pl = strlen(pages[i].path);
+		if (strncmp(req, "GET ", 4) == 0 &&
+		    strncmp(req + 4, pages[i].path, pl) == 0 &&
+		    (req[4 + pl] == ' ' || req[4 + pl] == '?')) {
+			status = "200 OK";
+			body = pages[i].text;
+			body_len = pages[i].len;
+			break;
+		}
 	}
 	hl = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\n"
 	    "Content-Type: text/html; charset=utf-8\r\n"
@@ -627,14 +648,14 @@ bool_of(json_object *o, const char *key)
 }
 
 /*
- * Serves the page from ps, loads it in Chromium with the API's address
- * and the user's tag in the query, and returns the page's report (the
- * caller puts it), or fails the test.  The raw report is copied to
- * report for the failure messages.
+ * Serves the page at path from ps, loads it in Chromium with the API's
+ * address, the user's tag and query (NULL: none) in the query string,
+ * and returns the page's report (the caller puts it), or fails the test.
+ * The raw report is copied to report for the failure messages.
  */
 static json_object *
-browse(const struct page_server *ps, const char *tag, char *report,
-    size_t reportsz)
+browse_page(const struct page_server *ps, const char *path, const char *tag,
+    const char *query, char *report, size_t reportsz)
 {
 	static char	 dom[DOM_MAX];
 	char		 bin[PATH_LEN], dir[PATH_LEN], url[URL_LEN];
@@ -648,8 +669,9 @@ browse(const struct page_server *ps, const char *tag, char *report,
 	    "to the browser's path");
 	ck_assert_int_eq(test_tmpdir(dir, sizeof(dir)), 0);
 	ck_assert_int_lt(snprintf(url, sizeof(url), "http://127.0.0.1:%d"
-	    PAGE_PATH "?api=http://127.0.0.1:%d&tag=%s", ps->port,
-	    stack_http_port(stack), tag), (int)sizeof(url));
+	    "%s?api=http://127.0.0.1:%d&tag=%s%s%s", ps->port, path,
+	    stack_http_port(stack), tag, query != NULL ? "&" : "",
+	    query != NULL ? query : ""), (int)sizeof(url));
 	rc = chromium_dump_dom(bin, dir, url, dom, sizeof(dom), why,
 	    sizeof(why));
 	rm_tree(dir);
@@ -666,6 +688,13 @@ browse(const struct page_server *ps, const char *tag, char *report,
 	return arr;
 }
 
+static json_object *
+browse(const struct page_server *ps, const char *tag, char *report,
+    size_t reportsz)
+{
+	return browse_page(ps, PAGE_PATH, tag, NULL, report, reportsz);
+}
+
 static void
 setup(void)
 {
@@ -673,12 +702,20 @@ setup(void)
 		origin_env,
 		"MOCKPIE_PASSWORD_OPSLIMIT=1",
 		"MOCKPIE_PASSWORD_MEMLIMIT=8m",
-		NULL,	/* spare */
+		/* the pool's own sender, to the sink, which has no TLS */
+		smtp_env,
+		"MOCKPIE_SMTP_STARTTLS=false",
+		/* one log line per request: the preflights reached it */
+		"MOCKPIE_LOG_LEVEL=debug",
 		NULL
 	};
 	struct stack_options	 opts;
+	size_t			 i;
 
-	ck_assert_int_eq(page_load(), 0);
+	for (i = 0; i < NPAGES; i++)
+		ck_assert_int_eq(page_load(&pages[i]), 0);
+	mail_sink_start(&smtp);
+	snprintf(smtp_env, sizeof(smtp_env), "MOCKPIE_SMTP_URL=%s", smtp.url);
 	ck_assert_int_eq(page_server_start(&listed), 0);
 	ck_assert_int_eq(page_server_start(&unlisted), 0);
 	snprintf(origin_env, sizeof(origin_env),
@@ -698,6 +735,8 @@ teardown(void)
 	stack = NULL;
 	page_server_stop(&listed);
 	page_server_stop(&unlisted);
+	if (smtp.pid > 0)
+		mail_sink_stop(&smtp);
 }
 
 START_TEST(page_on_an_allowed_origin_runs_a_whole_session_with_fetch)
@@ -804,6 +843,115 @@ START_TEST(page_on_an_unlisted_origin_cannot_read_any_answer)
 }
 END_TEST
 
+/* 1 when the pool answered a preflight (OPTIONS, 204) for path. */
+static int
+preflighted(const char *path)
+{
+	char	 line[128];
+
+	snprintf(line, sizeof(line), "OPTIONS %s 204 ", path);
+	return stack_log_count(stack, 0, line) > 0;
+}
+
+/*
+ * Issue 15: the web client's verification and reset walks, step by step
+ * as its pages post them, from the listed origin, with the codes that
+ * came by mail.
+ */
+START_TEST(page_walks_the_clients_verification_and_reset_with_mailed_codes)
+{
+	static const char *const paths[] = { "/auth/send-verification-otp",
+	    "/auth/verify-otp", "/auth/forgot-password",
+	    "/auth/reset-password" };
+	char		 report[8192], tag[16], email[64], query[64], code[7];
+	json_object	*arr, *o;
+	size_t		 i;
+
+	snprintf(tag, sizeof(tag), "%07d",
+	    (int)((getpid() + 2500000) % 10000000));
+	snprintf(email, sizeof(email), "mailwalk.%s@example.com", tag);
+
+	/* sign-up: the code is mailed; "resend" at once sends nothing */
+	arr = browse_page(&listed, EMAIL_PAGE_PATH, tag, "step=signup",
+	    report, sizeof(report));
+	ck_assert_msg(step(arr, "error") == NULL, "a fetch failed:\n%s",
+	    report);
+	ck_assert_str_eq(str_of(step(arr, "origin"), "email"), email);
+	o = step(arr, "register");
+	ck_assert_msg(int_of(o, "status") == 201, "register:\n%s", report);
+	o = step(arr, "resend");
+	ck_assert_msg(int_of(o, "status") == 200 && bool_of(o, "ok") == 1,
+	    "resend:\n%s", report);
+	ck_assert_str_ne(str_of(o, "message"), "");
+	/* JSON bodies: preflighted, then read like the others */
+	ck_assert_int_eq(int_of(step(arr, "json_send"), "status"), 200);
+	o = step(arr, "json_verify");
+	ck_assert_int_eq(int_of(o, "status"), 400);
+	ck_assert_str_eq(str_of(o, "detail"), "Invalid OTP provided");
+	ck_assert_int_eq(int_of(step(arr, "json_forgot"), "status"), 200);
+	o = step(arr, "json_reset");
+	ck_assert_int_eq(int_of(o, "status"), 400);
+	ck_assert_str_ne(str_of(o, "detail"), "");
+	json_object_put(arr);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		ck_assert_msg(preflighted(paths[i]), "no preflight of %s "
+		    "reached the API", paths[i]);
+
+	/* /OTPVerifcation with the mailed code, then /ForgotPassword */
+	mail_sink_wait_code(&smtp, email, 1, code);
+	snprintf(query, sizeof(query), "step=verify&otp=%s", code);
+	arr = browse_page(&listed, EMAIL_PAGE_PATH, tag, query, report,
+	    sizeof(report));
+	ck_assert_msg(step(arr, "error") == NULL, "a fetch failed:\n%s",
+	    report);
+	o = step(arr, "verify_wrong");
+	ck_assert_msg(int_of(o, "status") == 400 && bool_of(o, "ok") == 0,
+	    "a wrong code:\n%s", report);
+	ck_assert_str_eq(str_of(o, "detail"), "Invalid OTP provided");
+	o = step(arr, "verify");
+	ck_assert_msg(int_of(o, "status") == 200 && bool_of(o, "ok") == 1,
+	    "verify:\n%s", report);
+	ck_assert_str_eq(str_of(o, "message"), "Email verified successfully");
+	ck_assert_int_eq(bool_of(o, "verified"), 1);
+	o = step(arr, "forgot");
+	ck_assert_msg(int_of(o, "status") == 200 && bool_of(o, "ok") == 1,
+	    "forgot:\n%s", report);
+	json_object_put(arr);
+
+	/* /PasswordResetOTP with the mailed reset code, /ResetPassword */
+	mail_sink_wait_code(&smtp, email, 2, code);
+	snprintf(query, sizeof(query), "step=reset&otp=%s", code);
+	arr = browse_page(&listed, EMAIL_PAGE_PATH, tag, query, report,
+	    sizeof(report));
+	ck_assert_msg(step(arr, "error") == NULL, "a fetch failed:\n%s",
+	    report);
+	o = step(arr, "reset_otp");
+	ck_assert_msg(int_of(o, "status") == 200 && bool_of(o, "ok") == 1,
+	    "the reset code:\n%s", report);
+	ck_assert_int_eq(bool_of(o, "has_reset_token"), 1);
+	o = step(arr, "reset_weak");	/* the 422 list the page maps */
+	ck_assert_msg(int_of(o, "status") == 422, "a weak password:\n%s",
+	    report);
+	ck_assert_str_eq(str_of(o, "detail_field"), "new_password");
+	ck_assert_str_ne(str_of(o, "detail_msg"), "");
+	o = step(arr, "reset");
+	ck_assert_msg(int_of(o, "status") == 200 && bool_of(o, "ok") == 1,
+	    "reset:\n%s", report);
+	ck_assert_str_eq(str_of(o, "message"),
+	    "Password has been successfully reset");
+	o = step(arr, "login_old");
+	ck_assert_msg(int_of(o, "status") == 401, "the old password:\n%s",
+	    report);
+	ck_assert_str_eq(str_of(o, "detail"), "Invalid username or password");
+	o = step(arr, "login_new");
+	ck_assert_msg(int_of(o, "status") == 200 &&
+	    bool_of(o, "has_access") == 1, "the new password:\n%s", report);
+	json_object_put(arr);
+	/* the verification and the reset code: the resend mailed nothing */
+	ck_assert_int_eq(mail_sink_count(&smtp, email, NULL, 0), 2);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -815,6 +963,8 @@ suite(void)
 	tcase_add_test(tc,
 	    page_on_an_allowed_origin_runs_a_whole_session_with_fetch);
 	tcase_add_test(tc, page_on_an_unlisted_origin_cannot_read_any_answer);
+	tcase_add_test(tc,
+	    page_walks_the_clients_verification_and_reset_with_mailed_codes);
 	suite_add_tcase(s, tc);
 	return s;
 }

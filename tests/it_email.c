@@ -4,7 +4,11 @@
  * a second one forked here where two must share the queue) and an SMTP
  * sink of the test's own
  * (tests/smtp_sink.py, Debian's python3-aiosmtpd): codes arrive by mail
- * and only by mail, and the web client's walks work end to end.
+ * and only by mail, and the web client's walks work end to end.  The
+ * sink also speaks STARTTLS or implicit TLS with a self-signed
+ * certificate made here by the openssl command, and requires AUTH: the
+ * sender verifies the certificate and the name, and keeps its password
+ * out of the log.
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -12,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +44,11 @@
 #define BODY_MAX	8192
 #define UA		"User-Agent: it-email/1.0"
 #define SENDERS_MAX	2
+#define SINK_OPTS_MAX	8
+#define EXTRA_MAX	6	/* more pool env */
+#define OPENSSL_WAIT_MS	20000
+#define SMTP_USER	"mockpie-relay"
+#define SMTP_PASSWORD	"Relay-pass-7f3c-quartz"	/* the sink's */
 
 struct mailenv {
 	struct stack		*st;
@@ -49,13 +59,17 @@ struct mailenv {
 	char			 dir[256];	/* the sink's mailbox */
 	char			 url[128];
 	char			 env_url[160];
+	const char		*sink_opts[SINK_OPTS_MAX + 1]; /* after DIR */
+	char			 cert[300], key[300];	/* the sink's */
+	char			 env_pw[340], env_ca[340];
 };
 
 static void
 sink_start(struct mailenv *m)
 {
-	char	 port[16], script[1024], ready[512];
-	int	 i;
+	char		 port[16], script[1024], ready[512];
+	const char	*argv[SINK_OPTS_MAX + 5];
+	int		 i, a = 0;
 
 	snprintf(ready, sizeof(ready), "%s/ready", m->dir);
 	unlink(ready);
@@ -63,10 +77,16 @@ sink_start(struct mailenv *m)
 	snprintf(script, sizeof(script), "%s/tests/smtp_sink.py",
 	    getenv("MOCKPIE_SRCDIR") != NULL ? getenv("MOCKPIE_SRCDIR") :
 	    ".");
+	argv[a++] = "python3";
+	argv[a++] = script;
+	argv[a++] = port;
+	argv[a++] = m->dir;
+	for (i = 0; i < SINK_OPTS_MAX && m->sink_opts[i] != NULL; i++)
+		argv[a++] = m->sink_opts[i];
+	argv[a] = NULL;
 	if ((m->sink = fork()) == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execl("/usr/bin/python3", "python3", script, port, m->dir,
-		    (char *)NULL);
+		execv("/usr/bin/python3", (char *const *)argv);
 		_exit(127);
 	}
 	ck_assert_int_gt(m->sink, 0);
@@ -143,17 +163,10 @@ static const char *const env_base[] = {
 	"MOCKPIE_MAIL_RETRY_BASE=1", "MOCKPIE_MAIL_CLAIM_IDLE=10", NULL
 };
 
-/*
- * The stack (whose pool runs its own mail sender), the sink and nsenders
- * more senders forked here; extra: more pool env.
- */
+/* The mailbox, the sink's port and URL, the senders' counters. */
 static void
-env_start(struct mailenv *m, int nsenders, const char *extra)
+env_init(struct mailenv *m)
 {
-	struct stack_options	 o;
-	const char		*env[12];
-	int			 n = 0, i;
-
 	memset(m, 0, sizeof(*m));
 	ck_assert_int_eq(test_tmpdir(m->dir, sizeof(m->dir)), 0);
 	m->smtp_port = test_free_port();
@@ -164,11 +177,27 @@ env_start(struct mailenv *m, int nsenders, const char *extra)
 	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ck_assert(m->stats != MAP_FAILED);
 	memset(m->stats, 0, sizeof(*m->stats) * SENDERS_MAX);
+}
+
+/*
+ * The stack (whose pool runs its own mail sender), the sink and nsenders
+ * more senders forked here; extra: more pool env (NULL-terminated, or
+ * NULL), which wins over the base (the harness's getenv takes the first).
+ */
+static void
+env_launch(struct mailenv *m, int nsenders, const char *const *extra)
+{
+	struct stack_options	 o;
+	const char		*env[EXTRA_MAX + 12];
+	int			 n = 0, i;
+
+	for (i = 0; extra != NULL && extra[i] != NULL; i++) {
+		ck_assert_int_lt(i, EXTRA_MAX);
+		env[n++] = extra[i];
+	}
 	for (i = 0; env_base[i] != NULL; i++)
 		env[n++] = env_base[i];
 	env[n++] = m->env_url;
-	if (extra != NULL)
-		env[n++] = extra;
 	env[n] = NULL;
 	memset(&o, 0, sizeof(o));
 	o.workers = 2;
@@ -177,6 +206,118 @@ env_start(struct mailenv *m, int nsenders, const char *extra)
 	sink_start(m);
 	for (i = 0; i < nsenders; i++)
 		sender_start(m, i);
+}
+
+static void
+env_start(struct mailenv *m, int nsenders, const char *extra)
+{
+	const char	*env[2] = { extra, NULL };
+
+	env_init(m);
+	env_launch(m, nsenders, env);
+}
+
+/*
+ * A self-signed certificate for 127.0.0.1 (CN and IP SAN, as a relay's
+ * name is checked), valid for a day, made by the openssl command into
+ * dir/<name>.pem and dir/<name>.key.
+ */
+static void
+make_cert(const char *dir, const char *name, char *cert, size_t certlen,
+    char *key, size_t keylen)
+{
+	long long	 deadline = test_now_ms() + OPENSSL_WAIT_MS;
+	pid_t		 pid;
+	int		 status = -1, fd;
+
+	snprintf(cert, certlen, "%s/%s.pem", dir, name);
+	snprintf(key, keylen, "%s/%s.key", dir, name);
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if ((fd = open("/dev/null", O_RDWR)) != -1) {
+			dup2(fd, STDIN_FILENO);
+			dup2(fd, STDOUT_FILENO);
+		}
+		execlp("openssl", "openssl", "req", "-x509", "-newkey", "ec",
+		    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+		    "-keyout", key, "-out", cert, "-days", "1", "-subj",
+		    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+		    (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	while (waitpid(pid, &status, WNOHANG) != pid &&
+	    test_now_ms() < deadline)
+		test_sleep_ms(20);
+	if (test_now_ms() >= deadline && kill(pid, SIGKILL) == 0)
+		waitpid(pid, &status, 0);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "openssl req failed (status 0x%x): is openssl installed?", status);
+}
+
+/* Writes text into path, mode 0600. */
+static void
+write_secret(const char *path, const char *text)
+{
+	int	 fd;
+
+	ck_assert_int_ne(fd = open(path, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0600), -1);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+enum tls_mode { TLS_STARTTLS, TLS_SMTPS };
+enum tls_trust { TRUST_SINK, TRUST_SYSTEM, TRUST_OTHER };
+
+/*
+ * The stack with the sink behind TLS (mode) and AUTH as SMTP_USER /
+ * SMTP_PASSWORD; the pool's sender logs in with password and trusts the
+ * sink's certificate (smtp_ca_file), the system store (no smtp_ca_file),
+ * or another self-signed certificate only.
+ */
+static void
+env_start_tls(struct mailenv *m, enum tls_mode mode, enum tls_trust trust,
+    const char *password)
+{
+	char		 pwfile[300], other[300], okey[300];
+	const char	*extra[EXTRA_MAX + 1];
+	int		 n = 0, o = 0;
+
+	env_init(m);
+	make_cert(m->dir, "sink", m->cert, sizeof(m->cert), m->key,
+	    sizeof(m->key));
+	snprintf(pwfile, sizeof(pwfile), "%s/smtp_password", m->dir);
+	write_secret(pwfile, password);
+	snprintf(m->env_pw, sizeof(m->env_pw),
+	    "MOCKPIE_SMTP_PASSWORD_FILE=%s", pwfile);
+	extra[n++] = "MOCKPIE_SMTP_STARTTLS=true";
+	extra[n++] = "MOCKPIE_SMTP_USER=" SMTP_USER;
+	extra[n++] = m->env_pw;
+	if (trust == TRUST_OTHER)
+		make_cert(m->dir, "other", other, sizeof(other), okey,
+		    sizeof(okey));
+	if (trust != TRUST_SYSTEM) {
+		snprintf(m->env_ca, sizeof(m->env_ca),
+		    "MOCKPIE_SMTP_CA_FILE=%s", trust == TRUST_SINK ? m->cert :
+		    other);
+		extra[n++] = m->env_ca;
+	}
+	extra[n] = NULL;
+	if (mode == TLS_SMTPS) {
+		snprintf(m->url, sizeof(m->url), "smtps://127.0.0.1:%d",
+		    m->smtp_port);
+		snprintf(m->env_url, sizeof(m->env_url), "MOCKPIE_SMTP_URL=%s",
+		    m->url);
+	}
+	m->sink_opts[o++] = mode == TLS_SMTPS ? "--smtps" : "--starttls";
+	m->sink_opts[o++] = m->cert;
+	m->sink_opts[o++] = m->key;
+	m->sink_opts[o++] = "--auth";
+	m->sink_opts[o++] = SMTP_USER;
+	m->sink_opts[o++] = SMTP_PASSWORD;
+	m->sink_opts[o] = NULL;
+	env_launch(m, 0, extra);
 }
 
 static void
@@ -735,6 +876,114 @@ START_TEST(reset_requires_token_closes_the_tokenless_path)
 }
 END_TEST
 
+/* Waits (bounded) for the sender to count a failed try: retried >= 1. */
+static void
+wait_retried(struct mailenv *m)
+{
+	long long	 deadline = test_now_ms() + MAIL_WAIT_MS;
+
+	while (status_mail(m, "retried") < 1 && test_now_ms() < deadline)
+		test_sleep_ms(100);
+	ck_assert_int_ge(status_mail(m, "retried"), 1);
+}
+
+/*
+ * Through TLS and AUTH: the code arrives, the sink saw the encryption and
+ * the login, and neither the SMTP password nor the code is in the log.
+ */
+static void
+tls_and_auth_deliver(enum tls_mode mode, const char *tls)
+{
+	struct mailenv		 m;
+	struct api_person	 p;
+	char			 code[7], mail[MAIL_MAX], want[64];
+
+	env_start_tls(&m, mode, TRUST_SINK, SMTP_PASSWORD);
+	api_register(m.st, &p);
+	wait_code(&m, p.email, 1, code);
+	ck_assert_int_eq(mails_to(&m, p.email, mail, sizeof(mail)), 1);
+	snprintf(want, sizeof(want), "\r\nX-TLS: %s\r\n", tls);
+	ck_assert_msg(strstr(mail, want) != NULL, "not over %s:\n%s", tls,
+	    mail);
+	ck_assert_ptr_nonnull(strstr(mail, "\r\nX-Auth-User: " SMTP_USER
+	    "\r\n"));
+	ck_assert_int_eq(post_status(&m, "/auth/verify-otp", (const char *[]){
+	    "email", p.email, "otp", code, NULL }), 200);
+	ck_assert_int_eq(status_mail(&m, "sent"), 1);
+	ck_assert_int_eq(status_mail(&m, "retried"), 0);
+	ck_assert_int_gt(stack_log_count(m.st, 0, "sent"), 0);
+	ck_assert_int_eq(stack_log_count(m.st, 0, SMTP_PASSWORD), 0);
+	ck_assert_int_eq(stack_log_count(m.st, 0, code), 0);
+	env_stop(&m);
+}
+
+START_TEST(starttls_and_auth_deliver_the_code)
+{
+	tls_and_auth_deliver(TLS_STARTTLS, "starttls");
+}
+END_TEST
+
+START_TEST(smtps_and_auth_deliver_the_code)
+{
+	tls_and_auth_deliver(TLS_SMTPS, "smtps");
+}
+END_TEST
+
+/* A relay that refuses the login: retried, never dead at once. */
+START_TEST(a_wrong_smtp_password_delivers_nothing_and_is_retried)
+{
+	struct mailenv		 m;
+	struct api_person	 p;
+	const char		*wrong = "Not-the-relay-pass-81x";
+
+	env_start_tls(&m, TLS_STARTTLS, TRUST_SINK, wrong);
+	api_register(m.st, &p);		/* 201 at once: mail is queued */
+	wait_retried(&m);
+	ck_assert_int_eq(status_mail(&m, "sent"), 0);
+	ck_assert_int_eq(status_mail(&m, "dead"), 0);
+	ck_assert_int_eq(status_mail(&m, "queue_depth"), 1);
+	ck_assert_int_eq(mails_total(&m), 0);
+	ck_assert_int_gt(stack_log_count(m.st, 0, "Login denied"), 0);
+	ck_assert_int_eq(stack_log_count(m.st, 0, wrong), 0);
+	ck_assert_int_eq(stack_log_count(m.st, 0, SMTP_PASSWORD), 0);
+	env_stop(&m);
+}
+END_TEST
+
+/*
+ * A certificate the sender does not trust: without smtp_ca_file the
+ * system store (which does not hold the sink's), or a smtp_ca_file
+ * holding another one.  Nothing is sent, nor the password.
+ */
+static void
+untrusted_certificate_is_refused(enum tls_mode mode, enum tls_trust trust)
+{
+	struct mailenv		 m;
+	struct api_person	 p;
+
+	env_start_tls(&m, mode, trust, SMTP_PASSWORD);
+	api_register(m.st, &p);
+	wait_retried(&m);
+	ck_assert_int_eq(status_mail(&m, "sent"), 0);
+	ck_assert_int_eq(status_mail(&m, "dead"), 0);
+	ck_assert_int_eq(mails_total(&m), 0);
+	ck_assert_int_gt(stack_log_count(m.st, 0, "certificate"), 0);
+	ck_assert_int_eq(stack_log_count(m.st, 0, SMTP_PASSWORD), 0);
+	env_stop(&m);
+}
+
+START_TEST(a_certificate_outside_the_system_store_is_refused)
+{
+	untrusted_certificate_is_refused(TLS_STARTTLS, TRUST_SYSTEM);
+}
+END_TEST
+
+START_TEST(a_certificate_outside_smtp_ca_file_is_refused)
+{
+	untrusted_certificate_is_refused(TLS_SMTPS, TRUST_OTHER);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -755,6 +1004,12 @@ suite(void)
 	tcase_add_test(tc, redis_down_answers_503_and_sends_no_code);
 	tcase_add_test(tc, require_verified_email_refuses_login_until_verified);
 	tcase_add_test(tc, reset_requires_token_closes_the_tokenless_path);
+	tcase_add_test(tc, starttls_and_auth_deliver_the_code);
+	tcase_add_test(tc, smtps_and_auth_deliver_the_code);
+	tcase_add_test(tc,
+	    a_wrong_smtp_password_delivers_nothing_and_is_retried);
+	tcase_add_test(tc, a_certificate_outside_the_system_store_is_refused);
+	tcase_add_test(tc, a_certificate_outside_smtp_ca_file_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -149,6 +149,7 @@ static const struct config_key config_keys[] = {
 	{ "require_verified_email",	T_BOOL,	OFF(require_verified_email),
 	    0, 0, 1 },
 	{ "mail_sender",		T_BOOL,	OFF(mail_sender), 0, 0, 1 },
+	{ "smtp_ca_file",		T_PATH,	STR(smtp_ca_file), 0, 0 },
 	/* the original MockPie database (issue 10.2) */
 	{ "users_table",		T_SPECIAL, 0, 0, 0, 0 },
 	{ "rehash_legacy",		T_BOOL,	OFF(rehash_legacy), 0, 0, 1 },
@@ -768,6 +769,19 @@ check_mail(const struct config *c, char *err, size_t errlen)
 	    strncasecmp(c->smtp_url, "smtps://", 8) != 0) {
 		snprintf(err, errlen, "smtp_url: expected smtp://host[:port] "
 		    "or smtps://host[:port]");
+		return -1;
+	}
+	/* the password would cross in clear, or be refused late */
+	if (c->smtp_user[0] != '\0' && !c->smtp_starttls &&
+	    strncasecmp(c->smtp_url, "smtp://", 7) == 0) {
+		snprintf(err, errlen, "smtp_user: AUTH needs TLS: smtps://, "
+		    "or smtp:// with smtp_starttls = true");
+		return -1;
+	}
+	if (c->smtp_ca_file[0] != '\0' && access(c->smtp_ca_file, R_OK) ==
+	    -1) {
+		snprintf(err, errlen, "smtp_ca_file: %s: %s", c->smtp_ca_file,
+		    strerror(errno));
 		return -1;
 	}
 	if (strchr(c->mail_from, '@') == NULL) {

@@ -83,6 +83,8 @@ struct config {
 	int		 reset_requires_token;
 	int		 require_verified_email;
 	int		 mail_sender;	/* this host runs a sender */
+	/* SMTP over TLS (issue 15): whom to trust */
+	char		 smtp_ca_file[CONFIG_PATH_MAX];	/* "": system store */
 
 	/* the original MockPie database (issue 10.2, SPEC 5) */
 	int		 users_table_original;	/* users_table = original */

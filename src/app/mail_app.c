@@ -63,6 +63,7 @@ mail_sender_run(const struct config *cfg, volatile sig_atomic_t *stop,
 	sc.smtp_user = cfg->smtp_user;
 	sc.smtp_password_file = cfg->smtp_password_file;
 	sc.smtp_starttls = cfg->smtp_starttls;
+	sc.smtp_ca_file = cfg->smtp_ca_file;
 	sc.smtp_timeout_ms = cfg->smtp_timeout_ms;
 	sc.mail_from = cfg->mail_from;
 	sc.templates_dir = cfg->mail_templates_dir;

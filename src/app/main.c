@@ -16,8 +16,11 @@
 #include "app/app.h"
 #include "app/config.h"
 #include "lib/log.h"
+#include "mail/sender.h"
 #include "pool/master.h"
 #include "store/users.h"
+
+#define TEMPLATE_ERR_MAX	(POOL_PATH_MAX + 256)	/* a path and why */
 
 static void
 usage(FILE *f)
@@ -28,6 +31,19 @@ usage(FILE *f)
 	    " [--init-db]\n"
 	    "Without --listen the listening socket is inherited on fd 0, as "
 	    "spawn-fcgi hands it.\n");
+}
+
+/*
+ * Issue 15: a host that runs the mail sender needs every template whole,
+ * or no mail could ever be sent; a host with mail_sender = false never
+ * renders one.  0, or -1 with the file and the reason in err.
+ */
+static int
+templates_check(const struct config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->mail_sender)
+		return 0;
+	return mail_templates_check(cfg->mail_templates_dir, err, errlen);
 }
 
 /* 1 when fd 0 is a listening stream socket. */
@@ -68,6 +84,7 @@ main(int argc, char *argv[])
 	struct users_settings	 set;
 	struct config		*cfg;
 	char			 err[CONFIG_ERR_MAX], unix_path[POOL_PATH_MAX];
+	char			 terr[TEMPLATE_ERR_MAX];
 	int			 ch, check = 0, init_db = 0, fd, rc;
 
 	log_init("mockpie", LOG_LEVEL_INFO);
@@ -93,6 +110,12 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (check) {
+		if (templates_check(cfg, terr, sizeof(terr)) == -1) {
+			fprintf(stderr, "mockpie-fcgi: configuration: %s\n",
+			    terr);
+			app_unload(cfg);
+			return 1;
+		}
 		printf("mockpie-fcgi: configuration %s is valid\n",
 		    src.path ? src.path : "(defaults and environment)");
 		app_unload(cfg);
@@ -105,6 +128,12 @@ main(int argc, char *argv[])
 		rc = users_init_db(&set) == 0 ? 0 : 1;
 		app_unload(cfg);
 		return rc;
+	}
+	if (templates_check(cfg, terr, sizeof(terr)) == -1) {
+		log_errorx("%s: not starting, the mail sender could send "
+		    "nothing", terr);
+		app_unload(cfg);
+		return 1;
 	}
 	if (cfg->pool.listen[0] != '\0') {
 		if ((fd = master_listen(&cfg->pool, err, sizeof(err))) == -1) {

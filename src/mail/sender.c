@@ -239,6 +239,29 @@ compose(const struct sender *s, const struct template *t,
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
+/*
+ * curl's detail for the failures of connection, TLS and AUTH (which
+ * certificate, which reply); not for the others, whose replies can
+ * quote the recipient's address.
+ */
+static int
+detail_safe(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_LOGIN_DENIED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* One message through SMTP: 0 sent, -1 not (logged, without content). */
 static int
 smtp_send(const struct sender *s, const struct mail_msg *m, const char *msg)
@@ -249,6 +272,7 @@ smtp_send(const struct sender *s, const struct mail_msg *m, const char *msg)
 	char				 to[MAILQ_ADDR_MAX + 2];
 	char				 from[MAILQ_ADDR_MAX + 2];
 	char				 masked[MASKED_MAX];
+	char				 why[CURL_ERROR_SIZE], *p;
 	CURL				*c;
 	CURLcode			 rc;
 
@@ -256,6 +280,7 @@ smtp_send(const struct sender *s, const struct mail_msg *m, const char *msg)
 		log_warnx("mail: curl_easy_init failed");
 		return -1;
 	}
+	why[0] = '\0';
 	snprintf(to, sizeof(to), "<%s>", m->to);
 	snprintf(from, sizeof(from), "<%s>", s->from_addr);
 	if ((rcpt = curl_slist_append(NULL, to)) == NULL)
@@ -270,6 +295,15 @@ smtp_send(const struct sender *s, const struct mail_msg *m, const char *msg)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, cfg->smtp_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_USE_SSL, cfg->smtp_starttls ?
 	    (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
+	/* the server's certificate and name, always (curl's defaults, kept) */
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (cfg->smtp_ca_file != NULL && cfg->smtp_ca_file[0] != '\0') {
+		/* that bundle alone, not also the system's directory */
+		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->smtp_ca_file);
+		curl_easy_setopt(c, CURLOPT_CAPATH, (char *)NULL);
+	}
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, why);
 	if (cfg->smtp_user[0] != '\0') {
 		curl_easy_setopt(c, CURLOPT_USERNAME, cfg->smtp_user);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, s->password);
@@ -281,10 +315,17 @@ smtp_send(const struct sender *s, const struct mail_msg *m, const char *msg)
 	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.len);
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	rc = curl_easy_perform(c);
+	why[sizeof(why) - 1] = '\0';
+	for (p = why; *p != '\0'; p++)	/* one log line */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 	mask_address(m->to, masked);
+	if (!detail_safe(rc))
+		why[0] = '\0';
 	if (rc != CURLE_OK)
-		log_warnx("mail %s to %s: not sent: %s", m->purpose, masked,
-		    curl_easy_strerror(rc));
+		log_warnx("mail %s to %s: not sent: %s%s%s", m->purpose,
+		    masked, curl_easy_strerror(rc), why[0] != '\0' ? ": " : "",
+		    why);
 	else
 		log_info("mail %s to %s: sent", m->purpose, masked);
 	curl_slist_free_all(rcpt);

@@ -24,6 +24,7 @@ struct mail_sender_config {
 	const char		*smtp_user;	/* "": no AUTH */
 	const char		*smtp_password_file;
 	int			 smtp_starttls;	/* smtp://: require it */
+	const char		*smtp_ca_file;	/* "": the system store */
 	long			 smtp_timeout_ms;
 	const char		*mail_from;
 	const char		*templates_dir;

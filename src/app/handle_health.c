@@ -15,6 +15,7 @@
 #include "app/config.h"
 #include "http/ctx.h"
 #include "lib/jsonh.h"
+#include "lib/self.h"
 #include "redis/rconn.h"
 #include "http/reply.h"
 #include "http/router.h"
@@ -41,12 +42,12 @@ health_key(const struct config *cfg)
 	unsigned char	 id[8];
 	char		 hex[sizeof(id) * 2 + 1];
 
-	if (owner != getpid()) {
+	if (owner != self_pid()) {
 		randombytes_buf(id, sizeof(id));
 		sodium_bin2hex(hex, sizeof(hex), id, sizeof(id));
 		snprintf(key, sizeof(key), "%shealth:%s", cfg->redis_prefix,
 		    hex);
-		owner = getpid();
+		owner = self_pid();
 	}
 	return key;
 }

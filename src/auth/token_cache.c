@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "auth/token_cache.h"
+#include "lib/self.h"
 
 struct entry {
 	int		 used;
@@ -62,10 +63,10 @@ slot_of(const char *str, size_t len)
 	unsigned char	 h[crypto_shorthash_BYTES];
 	unsigned long	 i;
 
-	if (cache_owner != getpid()) {
+	if (cache_owner != self_pid()) {
 		token_cache_clear();
 		crypto_shorthash_keygen(cache_key);
-		cache_owner = getpid();
+		cache_owner = self_pid();
 	}
 	crypto_shorthash(h, (const unsigned char *)str, len, cache_key);
 	memcpy(&i, h, sizeof(i));

@@ -15,6 +15,7 @@
 
 #define CTX_BODY_FIRST_READ	1024	/* bytes read before sizing a body */
 #include "lib/log.h"
+#include "lib/self.h"
 #include "redis/rconn.h"
 
 /*
@@ -57,7 +58,7 @@ ctx_init(struct ctx *ctx, struct arena *arena, FCGX_Request *req,
 		memcpy(ctx->request_id, v, strlen(v) + 1);
 	else				/* not behind our nginx */
 		snprintf(ctx->request_id, sizeof(ctx->request_id), "%lx-%lx",
-		    (unsigned long)getpid(), seq);
+		    (unsigned long)self_pid(), seq);
 }
 
 /* A FastCGI param (HTTP_* for headers), or NULL; lives until the reply. */

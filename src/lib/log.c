@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/self.h"
 
 #define LOG_LINE_MAX	1024
 #define LOG_REQID_MAX	32
@@ -82,7 +83,7 @@ log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s pid=%ld req=%s ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_name,
-	    level_names[level], (long)getpid(), log_reqid);
+	    level_names[level], (long)self_pid(), log_reqid);
 	n = len < 0 ? 0 : (size_t)len;
 	/* escape control characters: a message never spans two lines */
 	for (i = 0; msg[i] != '\0' && n + 5 < sizeof(line); i++) {

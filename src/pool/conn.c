@@ -215,18 +215,26 @@ conn_scan(int fd, char *buf, size_t size, size_t body_limit,
 	int			 id = 0, params_done = 0;
 
 again:
-	sc->stdin_whole = 0;
-	if ((avail = queued(fd)) == -1)
-		return CONN_CLOSE;
-	if (avail == 0) {
+	sc->stdin_whole = sc->more = 0;
+	/* half a request seen: count what is queued before peeking again */
+	if (sc->need > 0) {
+		if ((avail = queued(fd)) == -1)
+			return CONN_CLOSE;
+		if (avail == 0) {
+			sc->need = 0;
+			return CONN_EMPTY;
+		}
+		if ((size_t)avail < sc->need)
+			return CONN_PARTIAL;
+	}
+	got = recv(fd, buf, size, MSG_PEEK | MSG_DONTWAIT);
+	if (got == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR)) {
 		sc->need = 0;
 		return CONN_EMPTY;
 	}
-	if ((size_t)avail < sc->need)
-		return CONN_PARTIAL;
-	got = recv(fd, buf, size, MSG_PEEK | MSG_DONTWAIT);
 	if (got <= 0)
-		return got == -1 && errno == EAGAIN ? CONN_EMPTY : CONN_CLOSE;
+		return CONN_CLOSE;	/* EOF or an error */
 	len = (size_t)got;
 	for (off = 0;; off = r.end) {
 		if (len - off < CONN_HEADER || (record_header(b, off, &r) ==
@@ -279,6 +287,7 @@ again:
 		} else if (r.type == FCGI_STDIN && params_done) {
 			if (r.clen == 0) {
 				sc->stdin_whole = 1;
+				sc->more = len > r.end;
 				break;
 			}
 			if ((body += r.clen) > body_limit)

@@ -951,43 +951,51 @@ rconn_generation(const struct rconn *rc)
 }
 
 /*
- * 1 when the kept connection, with nothing asked of it, has something to
- * read: the server closed it (CLIENT KILL, a restart, a timeout) or it is
- * out of step.  One poll, no round trip; 0 when it is quiet or absent.
+ * One poll, without waiting and without a round trip, of a subscriber and
+ * of the main connection whose invalidations it receives:
+ * RCONN_SUB_READABLE when messages wait on sub, RCONN_MAIN_READABLE when
+ * main, with nothing asked of it, has something to read (the server
+ * closed it: CLIENT KILL, a restart, a timeout; or it is out of step).
+ * Either may be absent.
  */
 int
-rconn_peer_closed(const struct rconn *rc)
+rconn_poll_quiet(const struct rconn *sub, const struct rconn *main_rc)
 {
-	struct pollfd	 pfd;
+	struct pollfd	 pfd[2];
+	int		 flags = 0;
 
-	if (rc == NULL || rc->c == NULL)
+	pfd[0].fd = sub != NULL && sub->c != NULL ? sub->c->fd : -1;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = main_rc != NULL && main_rc->c != NULL ?
+	    main_rc->c->fd : -1;
+	pfd[1].events = POLLIN | POLLRDHUP;
+	pfd[0].revents = pfd[1].revents = 0;
+	if (poll(pfd, 2, 0) <= 0)
 		return 0;
-	pfd.fd = rc->c->fd;
-	pfd.events = POLLIN | POLLRDHUP;
-	pfd.revents = 0;
-	return poll(&pfd, 1, 0) == 1;
+	if (pfd[0].revents != 0)
+		flags |= RCONN_SUB_READABLE;
+	if (pfd[1].revents != 0)
+		flags |= RCONN_MAIN_READABLE;
+	return flags;
 }
 
 /*
  * For a connection that only receives (a subscriber): hands every message
  * that has already arrived to fn, without waiting and without a round
- * trip (one poll, at most one read).  The number of messages, or -1 when
- * the connection is gone (dropped; the back-off runs).
+ * trip: at most one read, and only when rconn_poll_quiet() found it
+ * readable.  The number of messages, or -1 when the connection is gone
+ * (dropped; the back-off runs).
  */
 int
-rconn_drain(struct rconn *rc, void (*fn)(void *, const redisReply *),
-    void *arg)
+rconn_drain(struct rconn *rc, int readable,
+    void (*fn)(void *, const redisReply *), void *arg)
 {
-	struct pollfd	 pfd;
 	void		*r;
 	int		 n = 0;
 
 	if (rc == NULL || rc->c == NULL)
 		return -1;
-	pfd.fd = rc->c->fd;
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	if (poll(&pfd, 1, 0) == 1 && redisBufferRead(rc->c) != REDIS_OK) {
+	if (readable && redisBufferRead(rc->c) != REDIS_OK) {
 		/* closed under us, like a stale link: the next use reconnects */
 		if (rconn_stale(rc, errno)) {
 			rc->stale_reconnects++;

@@ -17,6 +17,10 @@
 #define RCONN_NAME_MAX		127	/* redis_master_name */
 #define RCONN_ADDR_MAX		(RCONN_HOST_MAX + 8)	/* "[host]:port" */
 
+/* rconn_poll_quiet()'s answer */
+#define RCONN_SUB_READABLE	0x1
+#define RCONN_MAIN_READABLE	0x2
+
 struct rconn_url {
 	int	 is_unix;
 	char	 host[RCONN_HOST_MAX + 1];
@@ -86,8 +90,8 @@ redisReply	*rconn_eval(struct rconn *, struct rconn_script *, int, int,
 		    const char **, const size_t *);
 int		 rconn_unanswered(const struct rconn *);
 unsigned long	 rconn_generation(const struct rconn *);
-int		 rconn_peer_closed(const struct rconn *);
-int		 rconn_drain(struct rconn *,
+int		 rconn_poll_quiet(const struct rconn *, const struct rconn *);
+int		 rconn_drain(struct rconn *, int,
 		    void (*)(void *, const redisReply *), void *);
 void		 rconn_stats(const struct rconn *, struct rconn_stats *);
 int		 rconn_follow(struct rconn *, const struct rconn *);

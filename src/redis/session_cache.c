@@ -37,6 +37,7 @@
 #include <sodium.h>
 
 #include "lib/log.h"
+#include "lib/self.h"
 #include "redis/rconn.h"
 #include "redis/session_cache.h"
 
@@ -76,11 +77,11 @@ cache_reset(void)
 static void
 cache_own(void)
 {
-	if (cache.owner == getpid())
+	if (cache.owner == self_pid())
 		return;
 	memset(&cache, 0, sizeof(cache));	/* the parent's sub is not ours */
 	crypto_shorthash_keygen(cache.hkey);
-	cache.owner = getpid();
+	cache.owner = self_pid();
 }
 
 static struct entry *
@@ -99,7 +100,7 @@ session_cache_forget(const char *key, size_t len)
 {
 	struct entry	*e;
 
-	if (cache.owner != getpid())
+	if (cache.owner != self_pid())
 		return;
 	e = slot_of(key, len);
 	if (e->until != 0 && e->len == len && memcmp(e->key, key, len) == 0)
@@ -109,7 +110,7 @@ session_cache_forget(const char *key, size_t len)
 void
 session_cache_forget_all(void)
 {
-	if (cache.owner == getpid())
+	if (cache.owner == self_pid())
 		cache_reset();
 }
 
@@ -218,6 +219,7 @@ session_cache_live(struct rconn *main_rc, const struct rconn_config *cfg,
 {
 	struct entry	*e;
 	unsigned long	 epoch;
+	int		 ready;
 
 	cache_own();
 	/*
@@ -235,7 +237,9 @@ session_cache_live(struct rconn *main_rc, const struct rconn_config *cfg,
 		return 0;
 	if (subscriber_ready(main_rc, cfg) == -1)
 		return 0;
-	if (rconn_drain(cache.sub, on_message, NULL) == -1) {
+	ready = rconn_poll_quiet(cache.sub, main_rc);	/* one poll for both */
+	if (rconn_drain(cache.sub, ready & RCONN_SUB_READABLE, on_message,
+	    NULL) == -1) {
 		cache_reset();
 		cache.sub_gen = cache.main_gen = 0;
 		return 0;
@@ -245,7 +249,7 @@ session_cache_live(struct rconn *main_rc, const struct rconn_config *cfg,
 	 * changed since then send no invalidation.  Forget everything; the
 	 * next command replaces the connection and tracking starts again.
 	 */
-	if (rconn_peer_closed(main_rc)) {
+	if (ready & RCONN_MAIN_READABLE) {
 		cache_reset();
 		cache.main_gen = 0;
 	}
@@ -281,7 +285,7 @@ session_cache_store(struct rconn *main_rc, const char *key, size_t len,
 {
 	struct entry	*e;
 
-	if (cache.owner != getpid() || cache.main_gen == 0 ||
+	if (cache.owner != self_pid() || cache.main_gen == 0 ||
 	    rconn_generation(main_rc) != cache.main_gen ||
 	    len > SESSION_CACHE_KEY_MAX)
 		return;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/arena.h"
+#include "lib/self.h"
 #include "store/user_cache.h"
 #include "store/users.h"
 
@@ -38,9 +39,9 @@ now_ms(void)
 static struct entry *
 slot_of(long long id)
 {
-	if (cache_owner != getpid()) {
+	if (cache_owner != self_pid()) {
 		memset(cache, 0, sizeof(cache));
-		cache_owner = getpid();
+		cache_owner = self_pid();
 	}
 	return &cache[(unsigned long long)id % USER_CACHE_SLOTS];
 }

@@ -13,6 +13,7 @@
 
 #include "lib/arena.h"
 #include "lib/log.h"
+#include "lib/self.h"
 #include "store/users.h"
 #include "store/users_impl.h"
 
@@ -36,10 +37,10 @@ struct users {
 int
 users_owned(pid_t owner)
 {
-	if (owner == getpid())
+	if (owner == self_pid())
 		return 1;
 	log_errorx("users: handle of pid %ld used in pid %ld after fork",
-	    (long)owner, (long)getpid());
+	    (long)owner, (long)self_pid());
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 
 #include "lib/arena.h"
 #include "lib/log.h"
+#include "lib/self.h"
 #include "store/users.h"
 #include "store/users_impl.h"
 
@@ -939,7 +940,7 @@ users_pg_open(const char *url, int connect_timeout_ms,
 	u->connect_timeout_ms = connect_timeout_ms;
 	u->statement_timeout_ms = statement_timeout_ms;
 	u->original = original;
-	u->pid = getpid();
+	u->pid = self_pid();
 	snprintf(u->error, sizeof(u->error), "not connected yet");
 	return u;
 }
@@ -964,9 +965,9 @@ users_pg_close(struct users_pg *u)
 {
 	if (u == NULL)
 		return;
-	if (u->pid != getpid()) {
+	if (u->pid != self_pid()) {
 		log_warnx("users: handle of pid %ld left open in pid %ld",
-		    (long)u->pid, (long)getpid());
+		    (long)u->pid, (long)self_pid());
 		return;
 	}
 	if (u->conn != NULL)

@@ -20,6 +20,7 @@
 
 #include "lib/arena.h"
 #include "lib/log.h"
+#include "lib/self.h"
 #include "store/users.h"
 #include "store/users_impl.h"
 
@@ -412,7 +413,7 @@ users_sqlite_open(const char *path, int busy_timeout_ms, char *err,
 		users_seterr(err, errlen, "calloc: %s", strerror(errno));
 		return NULL;
 	}
-	u->pid = getpid();
+	u->pid = self_pid();
 	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -465,9 +466,9 @@ users_sqlite_close(struct users_sqlite *u)
 
 	if (u == NULL)
 		return;
-	if (u->pid != getpid()) {
+	if (u->pid != self_pid()) {
 		log_warnx("users: handle of pid %ld left open in pid %ld",
-		    (long)u->pid, (long)getpid());
+		    (long)u->pid, (long)self_pid());
 		return;
 	}
 	sqlite3_finalize(u->insert);

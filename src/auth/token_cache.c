@@ -16,7 +16,7 @@
 #include "lib/self.h"
 
 struct entry {
-	int		 used;
+	unsigned long	 used;		/* cache_gen when filled; 0: free */
 	enum token_type	 typ;
 	size_t		 len;
 	struct token	 claims;
@@ -26,6 +26,7 @@ struct entry {
 static struct entry	 cache[TOKEN_CACHE_SLOTS];
 static unsigned char	 cache_key[crypto_shorthash_KEYBYTES];
 static pid_t		 cache_owner;	/* a forked child starts afresh */
+static unsigned long	 cache_gen;	/* an entry of another is free */
 
 /* Forgets every entry (a new secret, or a test). */
 void
@@ -63,8 +64,13 @@ slot_of(const char *str, size_t len)
 	unsigned char	 h[crypto_shorthash_BYTES];
 	unsigned long	 i;
 
+	/*
+	 * A child's table starts empty by generation, not by clearing: its
+	 * pages stay untouched (a worker's fresh table costs no memory until
+	 * used), and a parent's entries are dead all the same.
+	 */
 	if (cache_owner != self_pid()) {
-		token_cache_clear();
+		cache_gen++;
 		crypto_shorthash_keygen(cache_key);
 		cache_owner = self_pid();
 	}
@@ -89,7 +95,7 @@ token_verify_cached(const struct token_config *cfg, enum token_type want,
 	    TOKEN_CACHE_TOKEN_MAX || len == 0)
 		return token_verify(cfg, want, str, now, out);
 	e = slot_of(str, len);
-	if (e->used && e->typ == want && e->len == len &&
+	if (e->used == cache_gen && e->typ == want && e->len == len &&
 	    same_bytes(e->token, str, len)) {
 		if ((long long)e->claims.exp > (long long)now - cfg->leeway) {
 			*out = e->claims;
@@ -99,7 +105,7 @@ token_verify_cached(const struct token_config *cfg, enum token_type want,
 	}
 	if (token_verify(cfg, want, str, now, out) == -1)
 		return -1;
-	e->used = 1;
+	e->used = cache_gen;
 	e->typ = want;
 	e->len = len;
 	e->claims = *out;

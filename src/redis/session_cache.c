@@ -45,6 +45,7 @@
 #define SESSION_CACHE_RETRY_S	60	/* after Redis refused the set-up */
 
 struct entry {
+	unsigned long	 gen;	/* cache.gen when stored; another: free */
 	time_t	 until;		/* 0: free */
 	size_t	 len;
 	char	 key[SESSION_CACHE_KEY_MAX];
@@ -60,16 +61,20 @@ static struct {
 	long long			 client_id;	/* of sub */
 	unsigned char			 hkey[crypto_shorthash_KEYBYTES];
 	struct session_cache_stats	 st;
-	struct entry			 slots[SESSION_CACHE_SLOTS];
+	unsigned long			 gen;	/* of the live entries */
 } cache;
 
+static struct entry	 slots[SESSION_CACHE_SLOTS];
+
+/*
+ * Empties the table by generation: O(1) (it runs at every revocation in
+ * the pool) and no page of it touched, so a worker's table costs memory
+ * only as it fills.
+ */
 static void
 cache_reset(void)
 {
-	size_t	 i;
-
-	for (i = 0; i < SESSION_CACHE_SLOTS; i++)
-		cache.slots[i].until = 0;
+	cache.gen++;
 	cache.st.resets++;
 }
 
@@ -77,9 +82,12 @@ cache_reset(void)
 static void
 cache_own(void)
 {
+	unsigned long	 gen = cache.gen;
+
 	if (cache.owner == self_pid())
 		return;
 	memset(&cache, 0, sizeof(cache));	/* the parent's sub is not ours */
+	cache.gen = gen + 1;			/* nor its entries */
 	crypto_shorthash_keygen(cache.hkey);
 	cache.owner = self_pid();
 }
@@ -92,7 +100,7 @@ slot_of(const char *key, size_t len)
 
 	crypto_shorthash(h, (const unsigned char *)key, len, cache.hkey);
 	memcpy(&i, h, sizeof(i));
-	return &cache.slots[i % SESSION_CACHE_SLOTS];
+	return &slots[i % SESSION_CACHE_SLOTS];
 }
 
 void
@@ -103,7 +111,8 @@ session_cache_forget(const char *key, size_t len)
 	if (cache.owner != self_pid())
 		return;
 	e = slot_of(key, len);
-	if (e->until != 0 && e->len == len && memcmp(e->key, key, len) == 0)
+	if (e->gen == cache.gen && e->until != 0 && e->len == len &&
+	    memcmp(e->key, key, len) == 0)
 		e->until = 0;
 }
 
@@ -266,7 +275,8 @@ session_cache_live(struct rconn *main_rc, const struct rconn_config *cfg,
 		return 0;
 	}
 	e = slot_of(key, len);
-	if (e->until > now && e->len == len && memcmp(e->key, key, len) == 0) {
+	if (e->gen == cache.gen && e->until > now && e->len == len &&
+	    memcmp(e->key, key, len) == 0) {
 		cache.st.hits++;
 		return 1;
 	}
@@ -293,6 +303,7 @@ session_cache_store(struct rconn *main_rc, const char *key, size_t len,
 	memcpy(e->key, key, len);
 	e->len = len;
 	e->until = until;
+	e->gen = cache.gen;
 }
 
 void

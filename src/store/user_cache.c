@@ -17,6 +17,7 @@
 #define USER_STRINGS	7	/* names, username, email, phone, gender, stamp */
 
 struct entry {
+	unsigned long	 gen;		/* cache_gen when filled */
 	long long	 id;		/* 0: free */
 	long long	 until_ms;
 	time_t		 created_at, updated_at;
@@ -26,6 +27,7 @@ struct entry {
 
 static struct entry	 cache[USER_CACHE_SLOTS];
 static pid_t		 cache_owner;
+static unsigned long	 cache_gen;	/* an entry of another is free */
 
 static long long
 now_ms(void)
@@ -39,8 +41,9 @@ now_ms(void)
 static struct entry *
 slot_of(long long id)
 {
+	/* a child starts empty by generation: no page of it touched */
 	if (cache_owner != self_pid()) {
-		memset(cache, 0, sizeof(cache));
+		cache_gen++;
 		cache_owner = self_pid();
 	}
 	return &cache[(unsigned long long)id % USER_CACHE_SLOTS];
@@ -80,6 +83,7 @@ store(struct entry *e, const struct user *u, long long until_ms)
 	e->created_at = u->created_at;
 	e->updated_at = u->updated_at;
 	e->until_ms = until_ms;
+	e->gen = cache_gen;
 	e->id = u->id;
 }
 
@@ -116,7 +120,7 @@ user_cache_find(struct users *users, long long id, long ttl,
 		return users_find_by_id(users, id, arena, u);
 	e = slot_of(id);
 	now = now_ms();
-	if (e->id == id && now < e->until_ms) {
+	if (e->id == id && e->gen == cache_gen && now < e->until_ms) {
 		load(e, arena, u);
 		return 1;
 	}

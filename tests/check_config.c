@@ -41,6 +41,7 @@ teardown(void)
 	unsetenv("MOCKPIE_FCGI_ALLOWED_ADDRS");
 	unsetenv("MOCKPIE_MAIL_TEMPLATES_DIR");
 	unsetenv("MOCKPIE_MAIL_SENDER");
+	unsetenv("MOCKPIE_COMMON_PASSWORDS_FILE");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	ck_assert_int_eq(system(cmd), 0);
 	memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
@@ -493,6 +494,30 @@ START_TEST(check_config_names_a_broken_mail_template)
 }
 END_TEST
 
+/*
+ * The master reads the password list once, for every worker: a list it
+ * cannot read refuses the configuration (and a reload) at once, rather
+ * than workers that would start without a rule of registration.
+ */
+START_TEST(an_unreadable_password_list_refuses_the_configuration)
+{
+	char	 out[OUTPUT_MAX], list[300], sock[300];
+
+	snprintf(list, sizeof(list), "%s/no-such-list.txt", dir);
+	setenv("MOCKPIE_COMMON_PASSWORDS_FILE", list, 1);
+	ck_assert_int_eq(run_fcgi("--check-config", NULL, out, sizeof(out)),
+	    1);
+	ck_assert_msg(strstr(out, "common_passwords_file") != NULL &&
+	    strstr(out, list) != NULL, "message: %s", out);
+	snprintf(sock, sizeof(sock), "unix:%s/fcgi.sock", dir);
+	ck_assert_int_eq(run_fcgi(NULL, sock, out, sizeof(out)), 1);
+	ck_assert_int_eq(access(sock + 5, F_OK), -1);
+	write_file("no-such-list.txt", "password\nletmein\n");
+	ck_assert_msg(run_fcgi("--check-config", NULL, out, sizeof(out)) == 0,
+	    "a readable list refused: %s", out);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -518,6 +543,8 @@ suite(void)
 	tcase_add_test(tc,
 	    fcgi_allowed_addrs_is_read_from_the_file_and_the_environment);
 	tcase_add_test(tc, check_config_names_a_broken_mail_template);
+	tcase_add_test(tc,
+	    an_unreadable_password_list_refuses_the_configuration);
 	tcase_add_test(tc,
 	    smtp_auth_without_tls_or_an_unreadable_ca_file_is_refused);
 	suite_add_tcase(s, tc);

@@ -16,6 +16,7 @@
 #include "app/config.h"
 #include "app/mail_app.h"
 #include "auth/passlist.h"
+#include "auth/token.h"
 #include "http/ctx.h"
 #include "http/reply.h"
 #include "http/router.h"
@@ -41,13 +42,27 @@ struct config *
 app_load(const struct app_source *src, char *err, size_t errlen)
 {
 	struct config	*c;
+	char		 why[256];
 
-	if ((c = malloc(sizeof(*c))) == NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (config_load_with(c, src->path, src->overrides, err, errlen) ==
 	    -1) {
+		app_unload(c);
+		return NULL;
+	}
+	/*
+	 * Here, in the master, once: every worker shares the list (no
+	 * private copy and no 30,000-line sort at each worker's start), a
+	 * reload reads it again, and one that cannot is refused.  OpenSSL's
+	 * one-time set-up too, before any fork (token_warm() says why).
+	 */
+	token_warm();
+	if ((c->passlist = passlist_load(c->common_passwords_file, why,
+	    sizeof(why))) == NULL) {
+		snprintf(err, errlen, "common_passwords_file: %s", why);
 		app_unload(c);
 		return NULL;
 	}
@@ -59,6 +74,7 @@ app_unload(struct config *c)
 {
 	if (c == NULL)
 		return;
+	passlist_free(c->passlist);
 	config_fini(c);
 	free(c);
 }
@@ -117,10 +133,7 @@ worker_init(const void *conf, struct scoreboard *sb, struct slot *slot)
 	if ((w->deps.users = users_open_settings(&set, err, sizeof(err))) ==
 	    NULL)
 		log_errorx("%s", err);
-	w->deps.passlist = passlist_load(cfg->common_passwords_file, err,
-	    sizeof(err));
-	if (w->deps.passlist == NULL)	/* registration would skip a rule */
-		log_fatalx("common_passwords_file: %s", err);
+	w->deps.passlist = cfg->passlist;	/* the master's */
 	return w;
 }
 
@@ -170,7 +183,6 @@ worker_fini(void *state)
 
 	rconn_free(w->deps.rconn);
 	users_close(w->deps.users);
-	passlist_free((struct passlist *)w->deps.passlist);
 	arena_free(w->arena);
 	free(w);
 }

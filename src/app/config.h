@@ -19,10 +19,15 @@
 #define CONFIG_SECRET_MAX	512
 #define CONFIG_ERR_MAX		256
 
+struct passlist;
+
 struct config {
 	struct pool_config pool;	/* pool.h: workers, listen, ... */
 	struct http_config http;	/* ctx.h: body_limit, cors_* */
 	int		 status_enabled;
+	/* common_passwords_file as loaded by app_load(): NULL from
+	   config_load() alone */
+	struct passlist	*passlist;
 
 	/* redis (SPEC 3) */
 	char		 redis_url[CONFIG_PATH_MAX];

@@ -362,6 +362,30 @@ token_check_claims(const struct token_config *cfg, enum token_type want,
 }
 
 /*
+ * Signs and checks one throwaway token, for the master to call before it
+ * forks.  OpenSSL 3 builds its provider tables at a process's first HMAC
+ * (measured: 3 to 4 ms and 2.5 MiB of resident memory here); done once in
+ * the master, every worker inherits them instead of paying at its first
+ * request, and each recycled worker again.  The key is a constant: it
+ * signs nothing else.
+ */
+void
+token_warm(void)
+{
+	static const unsigned char	 key[32] = "mockpie: a warm-up, no secret.";
+	jwt_t				*jwt = NULL, *back = NULL;
+	char				*str = NULL;
+
+	if (jwt_new(&jwt) == 0 &&
+	    jwt_set_alg(jwt, JWT_ALG_HS256, key, sizeof(key)) == 0 &&
+	    (str = jwt_encode_str(jwt)) != NULL &&
+	    jwt_decode(&back, str, key, sizeof(key)) == 0)
+		jwt_free(back);
+	free(str);
+	jwt_free(jwt);
+}
+
+/*
  * Decodes str with the secret, the algorithm pinned: NULL and *jwtp, or
  * the reason it is refused.
  */

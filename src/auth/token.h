@@ -101,5 +101,6 @@ int		 token_verify_legacy(const struct token_config *,
 		    enum token_type, const char *, time_t,
 		    struct legacy_token *);
 const char	*token_type_name(enum token_type);
+void		 token_warm(void);
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * The common-password list: one password per line, UTF-8, read once per
- * worker into one buffer, folded, sorted and deduplicated; lookups fold
- * into a stack buffer and bsearch.  Which file to load is config's.
+ * The common-password list: one password per line, UTF-8, read once (by
+ * the master, for all its workers) into one buffer, folded, sorted and
+ * deduplicated; lookups fold into a stack buffer and bsearch.  Which
+ * file to load is config's.
  */
 #include <sys/stat.h>
 

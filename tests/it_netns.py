@@ -39,7 +39,10 @@ mixed register, login, /auth/me and refresh requests):
     written over a second before it, valid after it (/auth/me, refresh);
     both hosts' /health name the new master; a logout through either host
     is refused on every worker of both.  The old master comes back as the
-    new one's replica, so the roles swap each time.
+    new one's replica, so the roles swap each time;
+  - min-replicas-to-write 1 on the master with the replica cut off:
+    logins refused (503) rather than written where the replica cannot
+    see them.
 After each host fault: every user registered can log in and every access
 token issued still works on /auth/me.  Counts and statuses are asserted,
 never a duration; the figures report how long the service ran degraded
@@ -1476,6 +1479,44 @@ def redis_failover(world, kind, required):
             "meanwhile" % (demote_s, len(writers))))
 
 
+def min_replicas_phase(world):
+    """min-replicas-to-write 1 on the master, its replica cut off: a write
+    is refused (503) rather than lost silently; reads still served."""
+    m, r = redis_hosts["master"], redis_hosts["replica"]
+    label = "min-replicas-to-write 1, replica cut off"
+    say("--- " + label)
+    rcmd(m, "CONFIG", "SET", "min-replicas-max-lag", "2")
+    rcmd(m, "CONFIG", "SET", "min-replicas-to-write", "1")
+    link(r, False)
+    try:
+        wait_until("the master counts no replica in sync", lambda: info(
+            m).get("min_slaves_good_slaves") == "0")
+        with world.lock:
+            people = list(world.people)
+            tokens = list(world.tokens)
+        rnd = random.Random(7)
+        logins = login_all(rnd.sample(people, 12))
+        me = me_all(rnd.sample(tokens, 12))
+    finally:
+        link(r, True)
+    wait_until("the master counts its replica in sync again", lambda: info(
+        m).get("min_slaves_good_slaves") == "1")
+    rcmd(m, "CONFIG", "SET", "min-replicas-to-write", "0")
+    refused = sum(1 for x in logins if x[1] == 503 and x[4] in REDIS_503)
+    check(refused == len(logins), "%s: %d of %d logins answered 503 (a "
+          "write refused, not lost) %s" %
+          (label, refused, len(logins),
+           sorted({(x[1], x[4]) for x in logins})))
+    check(set(me) == {200}, "%s: /auth/me still answered from the master "
+          "%s" % (label, sorted(set(me))))
+    figure("%s (min-replicas-max-lag 2): %d of %d logins answered 503 %s "
+           "instead of a session the replica would not have; %d of %d "
+           "/auth/me answered 200" %
+           (label, refused, len(logins),
+            "/".join(sorted({'"%s"' % x[4] for x in logins if x[1] == 503})),
+            me.count(200), len(me)))
+
+
 def main():
     global workdir
     signal.signal(signal.SIGTERM, on_signal)
@@ -1697,6 +1738,8 @@ def main():
             set_redis_required(password, True)
         for kind in ("kill", "cut"):
             redis_failover(world, kind, required)
+    set_redis_required(password, False)
+    min_replicas_phase(world)
     verify_world(world, "at the end")
     with world.lock:
         figure("%d users and %d access tokens checked at the end; %d "

@@ -5,8 +5,9 @@ item 5).
 
 The test builds network namespaces of its own: a "switch" namespace
 holding a bridge, and one namespace per host, each joined to the bridge
-by a veth pair: nginx, mockpie host A, mockpie host B, PostgreSQL, Redis
-and the client that sends the load.  Addresses come from 198.51.100.0/24
+by a veth pair: nginx, mockpie host A, mockpie host B, PostgreSQL, two
+Redis servers (a master and its replica), three Redis sentinels and the
+client that sends the load.  Addresses come from 198.51.100.0/24
 (TEST-NET-2) on those links only: none in the namespace the test starts
 in, no default route anywhere, no NAT.  Every namespace is named
 mpn<pid>-<role>; all of them (their processes killed first) are deleted
@@ -16,7 +17,9 @@ run that died are deleted at the start.
 nginx runs conf/nginx.upstream.example.conf (its 10.0.0. addresses
 rewritten to the test's) plus two servers of its own that reach one host
 each.  The pools listen on TCP with fcgi_allowed_addrs = nginx's address;
-both use the same PostgreSQL database, Redis and JWT secret file.
+both use the same PostgreSQL database and JWT secret file, and find the
+Redis master through the sentinels (redis_sentinels, redis_master_name;
+quorum 2, down-after-milliseconds 1000, failover-timeout 4000).
 
 Scenarios, each under bounded load (threads sending a fixed number of
 mixed register, login, /auth/me and refresh requests):
@@ -24,14 +27,28 @@ mixed register, login, /auth/me and refresh requests):
   - host A's link cut in the switch, then restored;
   - the same email registered through both hosts at once: one 201;
   - the PostgreSQL host's link cut, then restored: 503 "Database
-    unavailable", then recovery, no worker stuck.
+    unavailable", then recovery, no worker stuck;
+  - the Redis master lost, four times: SIGKILLed, and its link cut (then
+    restored once the replica is promoted: Sentinel must demote it, and
+    no host may send it a command meanwhile), each with redis_required =
+    false (every answer 2xx on signature alone, but a rotation sent and
+    never answered: 503) and then = true (2xx or 503 "Token ...
+    unavailable"), switched by rewriting the hosts' configuration and
+    SIGHUP.  Each time: no 502/504 and none unanswered; sessions confirmed
+    on the replica (WAIT 1 1000) before the fault, and the load's sessions
+    written over a second before it, valid after it (/auth/me, refresh);
+    both hosts' /health name the new master; a logout through either host
+    is refused on every worker of both.  The old master comes back as the
+    new one's replica, so the roles swap each time;
+  - min-replicas-to-write 1 on the master with the replica cut off:
+    logins refused (503) rather than written where the replica cannot
+    see them.
 After each host fault: every user registered can log in and every access
-token issued still works on /auth/me.  Counts and bounds only, never a
-duration.
-
-TODO(sentinel): the Redis master/replica/three sentinels host set and the
-master-failover scenario of issue 10 item 5, once redis_sentinels is on
-main; Redis is a single master here.
+token issued still works on /auth/me.  Counts and statuses are asserted,
+never a duration; the figures report how long the service ran degraded
+after a Redis failover (from the fault to the first /health answered
+with Redis, and to the last answered without) and how many sessions
+written just before it were lost.
 
 Exit 0 pass, 1 fail, 77 skip.  MOCKPIE_TEST_KEEP=1 keeps the directory.
 """
@@ -59,14 +76,26 @@ import time
 SKIP = 77
 PREFIX = "mpn"
 NET = "198.51.100."
-ADDR = {"nginx": 10, "a": 11, "b": 12, "pg": 20, "redis": 30,
-        "client": 100}
+ADDR = {"nginx": 10, "a": 11, "b": 12, "pg": 20, "r1": 30, "r2": 31,
+        "s1": 41, "s2": 42, "s3": 43, "client": 100}
+REDIS_PORT = 6379
+SENTINEL_PORT = 26379
+SENTINELS = ("s1", "s2", "s3")
+MASTER_NAME = "mockpie"
+DOWN_AFTER_MS = 1000        # the sentinels' down-after-milliseconds
+FAILOVER_TIMEOUT_MS = 4000  # and failover-timeout
 FCGI_PORT = 9000
 PORT_BOTH, PORT_A, PORT_B = 80, 81, 82
 WORKERS = 2                 # per host: the machine has few cores
 THREADS = 6                 # load client threads
 OPS = 110                   # requests per thread in a load phase
 OPS_PG_CUT = 30             # per thread while PostgreSQL is cut off
+OPS_FAILOVER = 170          # per thread in a Redis failover phase
+PACE_FAILOVER_S = 0.04      # a pause between those: the load spans it
+LAST_LOGINS = 24            # logins just before the fault, not waited for
+WITNESSES = 12              # logins waited for (WAIT) before the fault
+LOSS_MARGIN_S = 1.0         # a session written this close to the fault
+                            # may be lost (not yet replicated)
 CONCURRENT_EMAILS = 12
 WAIT_S = 60                 # bound on each wait for something to come up
 TEST_BOUND_S = 900          # the whole test, then it fails (alarm)
@@ -353,34 +382,193 @@ def start_postgres(password):
          "CREATE DATABASE mockpie"], cwd=base)
 
 
-def start_redis():
-    spawn("redis", [REDIS_SERVER, "--bind", addr("redis"), "--port", "6379",
-                    "--protected-mode", "no", "--save", "", "--appendonly",
-                    "no", "--dir", workdir], "redis.log")
-    wait_until("Redis listens", lambda: tcp_open(addr("redis"), 6379))
+# --- Redis: a master, a replica, three sentinels ----------------------------
+
+class RespError(Exception):
+    """An error reply."""
 
 
-def write_host_config(password):
-    secret = os.path.join(workdir, "jwt_secret")
-    fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.write(fd, (secrets.token_hex(32) + "\n").encode())
-    os.close(fd)
-    conf = os.path.join(workdir, "mockpie.conf")
+class Resp:
+    """One RESP connection to a Redis server or sentinel."""
+
+    def __init__(self, role, port=REDIS_PORT, timeout=2.0):
+        self.sock = socket.create_connection((addr(role), port),
+                                             timeout=timeout)
+        self.f = self.sock.makefile("rb")
+
+    def close(self):
+        self.f.close()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def cmd(self, *args):
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.sock.sendall(out)
+        return self.read()
+
+    def read(self):
+        line = self.f.readline()
+        if not line.endswith(b"\r\n"):
+            raise OSError("connection closed")
+        t, rest = line[:1], line[1:-2]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            raise RespError(rest.decode(errors="replace"))
+        if t == b":":
+            return int(rest)
+        if t in (b"$", b"*"):
+            n = int(rest)
+            if n < 0:
+                return None
+            if t == b"*":
+                return [self.read() for _ in range(n)]
+            return self.f.read(n + 2)[:-2].decode(errors="replace")
+        raise OSError("unexpected reply %r" % line[:40])
+
+
+def rcmd(role, *args, port=REDIS_PORT):
+    """One command to role's Redis (a sentinel's with SENTINEL_PORT): the
+    reply, or None when it cannot be reached or answers an error."""
+    try:
+        with Resp(role, port) as r:
+            return r.cmd(*args)
+    except (OSError, RespError, ValueError):
+        return None
+
+
+def kv(flat):
+    """A flat [key, value, ...] reply as a dict."""
+    flat = flat or []
+    return dict(zip(flat[0::2], flat[1::2]))
+
+
+def info(role, section="replication"):
+    out = rcmd(role, "INFO", section) or ""
+    return dict(line.split(":", 1) for line in out.splitlines()
+                if ":" in line and not line.startswith("#"))
+
+
+def role_of(role):
+    r = rcmd(role, "ROLE")
+    return r[0] if r else None
+
+
+def start_redis(role, replica_of=None):
+    d = os.path.join(workdir, role)
+    os.makedirs(d, exist_ok=True)
+    argv = [REDIS_SERVER, "--bind", addr(role), "--port", str(REDIS_PORT),
+            "--protected-mode", "no", "--save", "", "--appendonly", "no",
+            "--dir", d, "--repl-diskless-sync-delay", "0"]
+    if replica_of is not None:
+        argv += ["--replicaof", addr(replica_of), str(REDIS_PORT)]
+    spawn(role, argv, "redis-%s.log" % role)
+    wait_until("Redis on %s listens" % role,
+               lambda: tcp_open(addr(role), REDIS_PORT))
+
+
+def replica_synced(role):
+    i = info(role)
+    return i.get("role") == "slave" and \
+        i.get("master_link_status") == "up"
+
+
+def start_sentinel(role, master):
+    d = os.path.join(workdir, role)
+    os.makedirs(d)
+    conf = os.path.join(d, "sentinel.conf")      # Sentinel rewrites it
     with open(conf, "w") as f:
-        f.write("""# both hosts: one database, one Redis, one secret
+        f.write("port %d\nbind %s\nprotected-mode no\ndir %s\n"
+                "sentinel monitor %s %s %d 2\n"
+                "sentinel down-after-milliseconds %s %d\n"
+                "sentinel failover-timeout %s %d\n" %
+                (SENTINEL_PORT, addr(role), d, MASTER_NAME, addr(master),
+                 REDIS_PORT, MASTER_NAME, DOWN_AFTER_MS, MASTER_NAME,
+                 FAILOVER_TIMEOUT_MS))
+    spawn(role, [REDIS_SERVER, conf, "--sentinel"], "sentinel-%s.log" % role)
+
+
+def sentinel_names(s):
+    """The master's address sentinel s gives, or None."""
+    r = rcmd(s, "SENTINEL", "get-master-addr-by-name", MASTER_NAME,
+             port=SENTINEL_PORT)
+    return r[0] if isinstance(r, list) and r else None
+
+
+def sentinels_agree(master):
+    """1 when every sentinel names master and its ROLE says master."""
+    return all(sentinel_names(s) == addr(master) for s in SENTINELS) and \
+        role_of(master) == "master"
+
+
+def sentinel_ready(s, master, replica):
+    """1 when sentinel s names master, sees replica healthy and knows the
+    other two sentinels: a failover can then be elected."""
+    if sentinel_names(s) != addr(master):
+        return False
+    reps = [kv(r) for r in rcmd(s, "SENTINEL", "replicas", MASTER_NAME,
+                                port=SENTINEL_PORT) or []]
+    if not any(r.get("ip") == addr(replica) and r.get("flags") == "slave"
+               and r.get("master-link-status") == "ok" for r in reps):
+        return False
+    m = kv(rcmd(s, "SENTINEL", "master", MASTER_NAME, port=SENTINEL_PORT))
+    return m.get("num-other-sentinels") == str(len(SENTINELS) - 1)
+
+
+def wait_sentinels_ready(master, replica):
+    for s in SENTINELS:
+        wait_until("sentinel %s names %s and sees %s in sync" %
+                   (s, master, replica),
+                   lambda: sentinel_ready(s, master, replica))
+
+
+def start_redis_ha():
+    """r1 the master, r2 its replica, three sentinels (quorum 2)."""
+    start_redis("r1")
+    start_redis("r2", replica_of="r1")
+    wait_until("the replica r2 is in sync", lambda: replica_synced("r2"))
+    for s in SENTINELS:
+        start_sentinel(s, "r1")
+    wait_sentinels_ready("r1", "r2")
+
+
+def write_host_config(password, redis_required=False):
+    secret = os.path.join(workdir, "jwt_secret")
+    if not os.path.exists(secret):
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, (secrets.token_hex(32) + "\n").encode())
+        os.close(fd)
+    conf = os.path.join(workdir, "mockpie.conf")
+    tmp = conf + ".new"
+    with open(tmp, "w") as f:
+        os.chmod(tmp, 0o600)
+        f.write("""# both hosts: one database, one Redis (through its sentinels), one secret
 workers = %d
 fcgi_allowed_addrs = %s
 database = postgresql://mockpie:%s@%s:5432/mockpie?sslmode=disable
-redis_url = redis://%s:6379/0
+redis_sentinels = %s
+redis_master_name = %s
+redis_url = redis://sentinel-master/0
+redis_required = %s
 jwt_secret_file = %s
 request_timeout = 5
 password_opslimit = 1
 password_memlimit = 1m
 common_passwords_file = %s
 log_level = info
-""" % (WORKERS, addr("nginx"), password, addr("pg"), addr("redis"), secret,
+""" % (WORKERS, addr("nginx"), password, addr("pg"),
+       ",".join("%s:%d" % (addr(s), SENTINEL_PORT) for s in SENTINELS),
+       MASTER_NAME, "true" if redis_required else "false", secret,
        os.path.join(srcdir, "conf", "common-passwords.txt")))
-    os.chmod(conf, 0o600)
+    os.rename(tmp, conf)
     return conf
 
 
@@ -476,8 +664,16 @@ class Client:
     def __init__(self, port=PORT_BOTH):
         self.port = port
         self.conn = None
+        self.slowest = 0.0          # seconds, the slowest answer
 
     def request(self, method, path, body=None, token=None):
+        t0 = time.monotonic()
+        try:
+            return self._request(method, path, body, token)
+        finally:
+            self.slowest = max(self.slowest, time.monotonic() - t0)
+
+    def _request(self, method, path, body, token):
         headers = {}
         data = None
         if body is not None:
@@ -543,6 +739,25 @@ class World:
 
 
 GATEWAY = (0, 502, 504)     # nginx found no host, or none answered
+# the 503s of a Redis without a master, with redis_required = true
+REDIS_503 = ("Token storage unavailable", "Token check unavailable",
+             "Login temporarily unavailable", "Token revocation unavailable")
+
+
+class Failover:
+    """What the load threads of a Redis failover phase need to judge an
+    answer: whether redis_required is on, and when the fault came."""
+
+    def __init__(self, required):
+        self.required = required
+        self.fault_t = None         # time.monotonic() of the fault
+
+    def at_risk(self, written):
+        """A session written (opened or rotated) at written may be gone
+        once Redis is back: written by a master that died before its
+        replica had it, or on signature alone while there was none."""
+        return self.fault_t is not None and \
+            written >= self.fault_t - LOSS_MARGIN_S
 
 
 class Tally:
@@ -552,6 +767,9 @@ class Tally:
         self.ok = 0
         self.gateway = 0            # no answer, or nginx's 502/504
         self.db503 = 0              # "Database unavailable"
+        self.redis503 = 0           # REDIS_503, with redis_required
+        self.lost = 0               # 401 on a session at risk (Failover)
+        self.slowest = 0.0          # seconds, the slowest answer
         self.bad = []               # anything else: what went wrong
 
     def add(self, kind, what=None):
@@ -563,6 +781,10 @@ class Tally:
                 self.gateway += 1
             elif kind == "db503":
                 self.db503 += 1
+            elif kind == "redis503":
+                self.redis503 += 1
+            elif kind == "lost":
+                self.lost += 1
             else:
                 if len(self.bad) < 20:
                     self.bad.append(what)
@@ -570,11 +792,20 @@ class Tally:
                     self.bad.append("...")
 
 
-def classify(a, want, db_may_fail):
+def classify(a, want, db_may_fail, fo=None, written=None, rotation=False):
     if a.status in want:
         return "ok"
     if a.status == 503 and a.detail() == "Database unavailable":
         return "db503" if db_may_fail else "bad"
+    # with redis_required = true, any of them; without, a rotation sent
+    # and never answered (it may have run, so no tokens on signature)
+    if fo is not None and a.status == 503 and a.detail() in REDIS_503 and \
+            (fo.required or (rotation and
+                             a.detail() == "Token check unavailable")):
+        return "redis503"
+    if fo is not None and a.status == 401 and written is not None and \
+            fo.at_risk(written):
+        return "lost"
     if a.status in GATEWAY:
         return "gateway"
     return "bad"
@@ -585,24 +816,28 @@ def tokens_of(a):
     return j.get("access_token"), j.get("refresh_token")
 
 
-def load_thread(world, tally, me, ops, db_may_fail, progress):
+def load_thread(world, tally, me, ops, db_may_fail, progress, fo=None,
+                pace=0.0):
     """A fixed number of mixed requests; each failure resent once, as a
-    client would (a refresh within the reuse grace gets its successors)."""
+    client would (a refresh within the reuse grace gets its successors).
+    A session is [access, refresh, when its pair was handed out]."""
     rnd = random.Random(me * 7919 + ops)
     c = Client()
     mine = []
     for i in range(ops):
+        if pace:
+            time.sleep(pace)
         r = rnd.random()
         if not mine or r < 0.22:
             n = next_seq()
             email = "net.%d.%d@example.com" % (os.getpid(), n)
             body = person_body(email, n)
             a = c.request("POST", "/auth/register", body)
-            k = classify(a, (201,), db_may_fail)
+            k = classify(a, (201,), db_may_fail, fo)
             if k == "gateway":
                 tally.add(k, "register")
                 a = c.request("POST", "/auth/register", body)
-                k = classify(a, (201,), db_may_fail)
+                k = classify(a, (201,), db_may_fail, fo)
             if a.status == 400 and \
                     a.detail() == "Email address already registered":
                 # an email no one else uses: a first attempt (nginx's
@@ -620,7 +855,7 @@ def load_thread(world, tally, me, ops, db_may_fail, progress):
             if a.status == 201:
                 p = Person(email, body["password"])
                 acc, ref = tokens_of(a)
-                p.sessions.append([acc, ref])
+                p.sessions.append([acc, ref, time.monotonic()])
                 world.add_token(acc)
                 mine.append(p)
                 with world.lock:
@@ -629,15 +864,15 @@ def load_thread(world, tally, me, ops, db_may_fail, progress):
             p = rnd.choice(mine)
             body = {"email": p.email, "password": p.password}
             a = c.request("POST", "/auth/login", body)
-            k = classify(a, (200,), db_may_fail)
+            k = classify(a, (200,), db_may_fail, fo)
             if k == "gateway":
                 tally.add(k, "login")
                 a = c.request("POST", "/auth/login", body)
-                k = classify(a, (200,), db_may_fail)
+                k = classify(a, (200,), db_may_fail, fo)
             tally.add(k, "login %d %s" % (a.status, a.body[:80]))
             if a.status == 200:
                 acc, ref = tokens_of(a)
-                p.sessions.append([acc, ref])
+                p.sessions.append([acc, ref, time.monotonic()])
                 world.add_token(acc)
         elif r < 0.80:
             p = rnd.choice(mine)
@@ -645,11 +880,11 @@ def load_thread(world, tally, me, ops, db_may_fail, progress):
                 continue
             s = rnd.choice(p.sessions)
             a = c.request("GET", "/auth/me", token=s[0])
-            k = classify(a, (200,), db_may_fail)
+            k = classify(a, (200,), db_may_fail, fo, s[2])
             if k == "gateway":
                 tally.add(k, "me")
                 a = c.request("GET", "/auth/me", token=s[0])
-                k = classify(a, (200,), db_may_fail)
+                k = classify(a, (200,), db_may_fail, fo, s[2])
             tally.add(k, "me %d %s" % (a.status, a.body[:80]))
         else:
             p = rnd.choice(mine)
@@ -658,27 +893,32 @@ def load_thread(world, tally, me, ops, db_may_fail, progress):
             s = rnd.choice(p.sessions)
             body = {"refresh_token": s[1]}
             a = c.request("POST", "/auth/refresh", body)
-            k = classify(a, (200,), db_may_fail)
+            k = classify(a, (200,), db_may_fail, fo, s[2], True)
             if k == "gateway":
                 tally.add(k, "refresh")
                 a = c.request("POST", "/auth/refresh", body)
-                k = classify(a, (200,), db_may_fail)
+                k = classify(a, (200,), db_may_fail, fo, s[2], True)
             tally.add(k, "refresh %d %s" % (a.status, a.body[:80]))
             if a.status == 200:
                 acc, ref = tokens_of(a)
-                s[0], s[1] = acc, ref
+                s[0], s[1], s[2] = acc, ref, time.monotonic()
                 world.add_token(acc)
+            elif k == "redis503":
+                s[2] = time.monotonic()     # the rotation may have run
         progress[me] = i + 1
+    with tally.lock:
+        tally.slowest = max(tally.slowest, c.slowest)
 
 
-def load(world, ops, db_may_fail=False, fault_at=None, fault=None):
+def load(world, ops, db_may_fail=False, fault_at=None, fault=None, fo=None,
+         pace=0.0):
     """THREADS threads of ops requests; fault() runs once the clients are
     fault_at of the way through.  The tally."""
     tally = Tally()
     progress = [0] * THREADS
     threads = [threading.Thread(target=load_thread, daemon=True,
                                 args=(world, tally, i, ops, db_may_fail,
-                                      progress))
+                                      progress, fo, pace))
                for i in range(THREADS)]
     for t in threads:
         t.start()
@@ -696,15 +936,15 @@ def load(world, ops, db_may_fail=False, fault_at=None, fault=None):
     return tally
 
 
-def pool_parallel(items, fn, nthreads=THREADS):
-    """fn(client, item) for every item over nthreads threads; results in
-    order."""
+def pool_parallel(items, fn, nthreads=THREADS, port=PORT_BOTH):
+    """fn(client, item) for every item over nthreads threads, each with a
+    client of its own on port; results in order."""
     results = [None] * len(items)
     nxt = [0]
     lock = threading.Lock()
 
     def worker():
-        c = Client()
+        c = Client(port)
         while True:
             with lock:
                 i = nxt[0]
@@ -877,6 +1117,406 @@ def status_no_worker_stuck(port):
     return not busy and pool.get("workers") == pool.get("workers_wanted")
 
 
+# --- the Redis master lost ---------------------------------------------------
+
+redis_hosts = {"master": "r1", "replica": "r2"}
+
+
+def master_addr(role):
+    return "%s:%d" % (addr(role), REDIS_PORT)
+
+
+def status_of(port):
+    a = Client(port).request("GET", "/status")
+    j = a.json() if a.status == 200 else None
+    return j if isinstance(j, dict) else None
+
+
+def workers_of(port):
+    return (status_of(port) or {}).get("workers", [])
+
+
+def reloaded(port, before):
+    """1 once every worker of the host is one started after the SIGHUP."""
+    j = status_of(port)
+    if j is None:
+        return False
+    pids = {w.get("pid") for w in j.get("workers", [])}
+    pool = j.get("pool", {})
+    return len(pids) == WORKERS and not pids & before and \
+        pool.get("workers") == pool.get("workers_wanted")
+
+
+def set_redis_required(password, required):
+    """Both hosts' configuration rewritten, then SIGHUP: every worker is
+    replaced by one that read it."""
+    before = {port: {w.get("pid") for w in workers_of(port)}
+              for port in (PORT_A, PORT_B)}
+    write_host_config(password, required)
+    for role in ("a", "b"):
+        os.kill(procs[role][-1].pid, signal.SIGHUP)
+    for port, role in ((PORT_A, "A"), (PORT_B, "B")):
+        wait_until("host %s's workers replaced after SIGHUP (redis_required "
+                   "= %s)" % (role, required),
+                   lambda: reloaded(port, before[port]))
+
+
+def fallbacks(port):
+    """signature_fallbacks per worker pid."""
+    return {w.get("pid"): (w.get("redis") or {}).get("signature_fallbacks",
+                                                        0)
+            for w in workers_of(port)}
+
+
+def burst(port, n, method, path, token=None):
+    """n requests through port from THREADS clients at once (nginx then
+    uses several kept connections, so that every worker is asked): the
+    answers."""
+    return pool_parallel(list(range(n)), lambda c, i: c.request(
+        method, path, token=token), port=port)
+
+
+def health_names(port, master):
+    """1 when /health through port says connected to master on every
+    one of 6 x WORKERS requests sent at once."""
+    for a in burst(port, 6 * WORKERS, "GET", "/health"):
+        j = a.json()
+        r = (j.get("redis") if isinstance(j, dict) else None) or {}
+        if r.get("status") != "connected" or \
+                r.get("master") != master_addr(master):
+            return False
+    return True
+
+
+def workers_on_redis(port):
+    """1 when /status shows every worker of the host connected to Redis
+    (none waiting out a back-off), after a burst to wake them."""
+    burst(port, 6 * WORKERS, "GET", "/health")
+    ws = workers_of(port)
+    return len(ws) == WORKERS and \
+        all((w.get("redis") or {}).get("connected") for w in ws)
+
+
+class Probe:
+    """GET /health through the shared upstream every 50 ms, each answer
+    noted with when it came and what it said of Redis."""
+
+    def __init__(self):
+        self.samples = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        c = Client(PORT_BOTH)
+        while not self.stop.is_set():
+            a = c.request("GET", "/health")
+            j = a.json()
+            r = (j.get("redis") if isinstance(j, dict) else None) or {}
+            self.samples.append((time.monotonic(), a.status, r.get("status"),
+                                 r.get("master")))
+            self.stop.wait(0.05)
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join(30)
+
+    def window(self, fault_t, master):
+        """Seconds from the fault to the first answer with Redis (on the
+        new master) and to the last answer without; None when unseen."""
+        after = [x for x in self.samples if x[0] > fault_t]
+        first = next((x[0] for x in after if x[2] == "connected" and
+                      x[3] == master_addr(master)), None)
+        last = max((x[0] for x in after if x[2] != "connected"),
+                   default=None)
+        return (None if first is None else first - fault_t,
+                None if last is None else last - fault_t)
+
+
+def login_all(people):
+    """Each person logs in once, THREADS at a time: [(person, status,
+    access, refresh, detail)]."""
+    def one(c, p):
+        a = c.request("POST", "/auth/login", {"email": p.email,
+                                              "password": p.password})
+        acc, ref = tokens_of(a) if a.status == 200 else (None, None)
+        return (p, a.status, acc, ref, a.detail())
+    return pool_parallel(people, one)
+
+
+def me_all(tokens):
+    return pool_parallel(tokens, lambda c, t: c.request(
+        "GET", "/auth/me", token=t).status)
+
+
+def clients_since(role, since, found):
+    """Adds to found the CLIENT LIST lines of role's Redis showing a
+    connection from host A or B made, or a command sent, after since
+    (idle and age are whole seconds, rounded down)."""
+    out = rcmd(role, "CLIENT", "LIST")
+    if not out:
+        return
+    elapsed = time.monotonic() - since
+    for line in out.splitlines():
+        f = dict(x.split("=", 1) for x in line.split() if "=" in x)
+        if f.get("addr", "").rsplit(":", 1)[0] not in (addr("a"),
+                                                        addr("b")):
+            continue
+        try:
+            idle, age = int(f["idle"]), int(f["age"])
+        except (KeyError, ValueError):
+            continue
+        if idle + 1 <= elapsed or age + 1 <= elapsed:
+            found.append(line)
+
+
+def fmt_s(x):
+    return "unseen" if x is None else "%.1f s" % x
+
+
+def redis_failover(world, kind, required):
+    """The Redis master lost under load: SIGKILLed (kind "kill"), or its
+    link cut in the switch and restored after the promotion ("cut").
+    The replica is promoted by the sentinels and both hosts follow it;
+    the old master comes back as its replica."""
+    old, new = redis_hosts["master"], redis_hosts["replica"]
+    label = "Redis master %s, redis_required = %s" % (
+        "SIGKILLed" if kind == "kill" else "cut off",
+        "true" if required else "false")
+    say("--- %s (%s, promoting %s)" % (label, old, new))
+    began = time.monotonic()
+    with world.lock:
+        people = list(world.people)
+    pick = random.Random(len(people)).sample(people, WITNESSES + LAST_LOGINS)
+
+    # witnesses: logins confirmed on the replica before the fault
+    witnesses = login_all(pick[:WITNESSES])
+    check(all(w[1] == 200 for w in witnesses), "%s: the %d witness logins "
+          "answered 200 %s" % (label, WITNESSES,
+                               sorted({w[1] for w in witnesses})))
+    try:
+        with Resp(old) as r:
+            r.cmd("SET", "it_netns:replicated", str(time.time()))
+            acked = r.cmd("WAIT", 1, 1000)
+    except (OSError, RespError) as e:
+        acked = "error %s" % e
+    check(acked == 1, "%s: the witness sessions are on the replica before "
+          "the fault (WAIT 1 1000 answered %s)" % (label, acked))
+
+    fb0 = {port: fallbacks(port) for port in (PORT_A, PORT_B)}
+    fo = Failover(required)
+    last = []
+
+    def fault():
+        # logins just before the fault, not waited for: the last writes
+        last.extend(login_all(pick[WITNESSES:]))
+        fo.fault_t = time.monotonic()
+        if kind == "kill":
+            ns_kill_all(ns(old))
+        else:
+            link(old, False)
+    probe = Probe()
+    fworld = World()
+    try:
+        t = load(fworld, OPS_FAILOVER, fault_at=0.2, fault=fault, fo=fo,
+                 pace=PACE_FAILOVER_S)
+        wait_until("the sentinels promote %s" % new,
+                   lambda: sentinels_agree(new))
+        for port, role in ((PORT_A, "A"), (PORT_B, "B")):
+            wait_until("host %s's /health names the new master %s" %
+                       (role, new), lambda: health_names(port, new))
+    finally:
+        probe.finish()
+    first_ok, last_bad = probe.window(fo.fault_t, new)
+    check(True, "%s: both hosts' /health name the new master %s" %
+          (label, master_addr(new)))
+    say("%s: %d requests, %d ok, %d answered 503 (Redis), %d 401 on a "
+        "session written near or after the fault, slowest %.2f s" %
+        (label, t.sent, t.ok, t.redis503, t.lost, t.slowest))
+    report_load(label, t, 0)
+    fb1 = {port: fallbacks(port) for port in (PORT_A, PORT_B)}
+    nfallback = sum(v - fb0[port].get(pid, 0)
+                    for port in fb1 for pid, v in fb1[port].items())
+    if not required:
+        check(t.ok + t.lost + t.redis503 == t.sent, "%s: every request "
+              "answered 2xx, but %d refreshes 503 (rotation sent, never "
+              "answered) and %d 401 on a session lost with the master" %
+              (label, t.redis503, t.lost))
+
+    # every worker serves with Redis again: a logout holds everywhere
+    for port, role in ((PORT_A, "A"), (PORT_B, "B")):
+        wait_until("host %s: every worker connected to Redis" % role,
+                   lambda: workers_on_redis(port))
+    for port, role in ((PORT_A, "A"), (PORT_B, "B")):
+        p = pick[0]
+        a = Client(port).request("POST", "/auth/login",
+                                 {"email": p.email, "password": p.password})
+        acc = tokens_of(a)[0]
+        lo = Client(port).request("POST", "/auth/logout", token=acc)
+        me = [x.status for q in (PORT_A, PORT_B)
+              for x in burst(q, 6 * WORKERS, "GET", "/auth/me", acc)]
+        check(a.status == 200 and lo.status == 200 and
+              set(me) == {401}, "%s: after the failover a logout through "
+              "host %s (login %d, logout %d) is refused on both hosts: "
+              "/auth/me %s" % (label, role, a.status, lo.status,
+                               sorted(set(me))))
+
+    # the witnesses: valid on /auth/me and refresh
+    good = 0
+    for p, st, acc, ref, _ in witnesses:
+        if st != 200:
+            continue
+        c = Client()
+        m1 = c.request("GET", "/auth/me", token=acc).status
+        r = c.request("POST", "/auth/refresh", {"refresh_token": ref})
+        acc2 = tokens_of(r)[0] if r.status == 200 else None
+        m2 = c.request("GET", "/auth/me", token=acc2).status if acc2 \
+            else 0
+        if (m1, r.status, m2) == (200, 200, 200):
+            good += 1
+            world.add_token(acc)
+            world.add_token(acc2)
+        else:
+            say("  witness %s: /auth/me %d, refresh %d, new /auth/me %d" %
+                (p.email, m1, r.status, m2))
+    check(good == WITNESSES, "%s: %d of %d sessions confirmed on the "
+          "replica before the fault are valid after it (/auth/me, refresh, "
+          "/auth/me)" % (label, good, WITNESSES))
+
+    # the last logins before the fault, not waited for
+    done = [x for x in last if x[1] == 200]
+    me = me_all([x[2] for x in done])
+    lost_last = sum(1 for s in me if s == 401)
+    check(len(done) == LAST_LOGINS and set(me) <= {200, 401},
+          "%s: the %d logins just before the fault answered 200 (%d), "
+          "then 200 or 401 %s" % (label, LAST_LOGINS, len(done),
+                                  sorted(set(me))))
+    for x, s in zip(done, me):
+        if s == 200:
+            world.add_token(x[2])
+
+    # the load's own sessions: those written well before the fault stand
+    sess = [s for p in fworld.people for s in p.sessions]
+    safe = [s for s in sess if not fo.at_risk(s[2])]
+    risky = [s for s in sess if fo.at_risk(s[2])]
+    me_safe = me_all([s[0] for s in safe])
+    check(set(me_safe) <= {200}, "%s: all %d sessions of the load written "
+          "over %.0f s before the fault are valid after it %s" %
+          (label, len(safe), LOSS_MARGIN_S, sorted(set(me_safe))))
+    me_risky = me_all([s[0] for s in risky])
+    check(set(me_risky) <= {200, 401}, "%s: the %d sessions written "
+          "within %.0f s of the fault or after it are valid or gone (200 "
+          "or 401) %s" % (label, len(risky), LOSS_MARGIN_S,
+                          sorted(set(me_risky))))
+    # written in the last moment before the fault, or after it
+    lost_before = sum(1 for x, st in zip(risky, me_risky)
+                      if st == 401 and x[2] < fo.fault_t)
+    n_before = sum(1 for x in risky if x[2] < fo.fault_t)
+    lost_after = sum(1 for x, st in zip(risky, me_risky)
+                     if st == 401 and x[2] >= fo.fault_t)
+    n_after = len(risky) - n_before
+    if required:
+        check(lost_after == 0, "%s: none of the %d sessions opened or "
+              "refreshed after the fault is lost (%d): none is issued "
+              "without Redis" % (label, n_after, lost_after))
+    for s, st in list(zip(safe, me_safe)) + list(zip(risky, me_risky)):
+        if st == 200:
+            world.add_token(s[0])
+    with world.lock:
+        world.people.extend(fworld.people)
+        world.ambiguous += fworld.ambiguous
+
+    # the old master back, as the new master's replica
+    demote_s = None
+    writers = []
+    if kind == "kill":
+        reap(old)
+        start_redis(old, replica_of=new)
+    else:
+        restored = time.monotonic()
+        link(old, True)
+
+        def demoted():
+            clients_since(old, restored, writers)
+            return role_of(old) == "slave"
+        wait_until("Sentinel demotes %s to a replica of %s" % (old, new),
+                   demoted)
+        demote_s = time.monotonic() - restored
+        check(not writers, "%s: no host sent the old master a command "
+              "after its link came back, until Sentinel demoted it %s" %
+              (label, writers[:3]))
+    wait_until("%s is in sync with %s" % (old, new),
+               lambda: replica_synced(old))
+    wait_sentinels_ready(new, old)
+    redis_hosts["master"], redis_hosts["replica"] = new, old
+    say("%s: the phase took %.0f s" % (label, time.monotonic() - began))
+
+    if required:
+        during = "%d answered 503 \"Token ... unavailable\"" % t.redis503
+    else:
+        during = "%d answered on signature alone, %d refreshes 503 " \
+            "(rotation sent, never answered)" % (nfallback, t.redis503)
+    if required:
+        after = "%d of %d opened or refreshed after it" % (lost_after,
+                                                           n_after)
+    else:
+        after = "%d of %d opened or refreshed after it (those opened " \
+            "on signature alone)" % (lost_after, n_after)
+    figure("%s, under %d clients (%d requests): Redis answered again "
+           "%s after the fault, the last degraded /health %s after; %s, "
+           "none unanswered (no 502/504), slowest %.2f s; sessions lost: "
+           "%d of the last %d logins before the fault, %d of %d load "
+           "sessions written in the last %.0f s before it, %s, %d of %d "
+           "confirmed by WAIT%s" %
+           (label, THREADS, t.sent, fmt_s(first_ok), fmt_s(last_bad),
+            during, t.slowest, lost_last, len(done), lost_before,
+            n_before, LOSS_MARGIN_S, after, WITNESSES - good, WITNESSES,
+            "" if demote_s is None else
+            "; old master demoted by Sentinel %.1f s after its link "
+            "came back, no host command reached it meanwhile" % demote_s
+            if not writers else "; old master demoted by Sentinel %.1f s "
+            "after its link came back, %d host connections used it "
+            "meanwhile" % (demote_s, len(writers))))
+
+
+def min_replicas_phase(world):
+    """min-replicas-to-write 1 on the master, its replica cut off: a write
+    is refused (503) rather than lost silently; reads still served."""
+    m, r = redis_hosts["master"], redis_hosts["replica"]
+    label = "min-replicas-to-write 1, replica cut off"
+    say("--- " + label)
+    rcmd(m, "CONFIG", "SET", "min-replicas-max-lag", "2")
+    rcmd(m, "CONFIG", "SET", "min-replicas-to-write", "1")
+    link(r, False)
+    try:
+        wait_until("the master counts no replica in sync", lambda: info(
+            m).get("min_slaves_good_slaves") == "0")
+        with world.lock:
+            people = list(world.people)
+            tokens = list(world.tokens)
+        rnd = random.Random(7)
+        logins = login_all(rnd.sample(people, 12))
+        me = me_all(rnd.sample(tokens, 12))
+    finally:
+        link(r, True)
+    wait_until("the master counts its replica in sync again", lambda: info(
+        m).get("min_slaves_good_slaves") == "1")
+    rcmd(m, "CONFIG", "SET", "min-replicas-to-write", "0")
+    refused = sum(1 for x in logins if x[1] == 503 and x[4] in REDIS_503)
+    check(refused == len(logins), "%s: %d of %d logins answered 503 (a "
+          "write refused, not lost) %s" %
+          (label, refused, len(logins),
+           sorted({(x[1], x[4]) for x in logins})))
+    check(set(me) == {200}, "%s: /auth/me still answered from the master "
+          "%s" % (label, sorted(set(me))))
+    figure("%s (min-replicas-max-lag 2): %d of %d logins answered 503 %s "
+           "instead of a session the replica would not have; %d of %d "
+           "/auth/me answered 200" %
+           (label, refused, len(logins),
+            "/".join(sorted({'"%s"' % x[4] for x in logins if x[1] == 503})),
+            me.count(200), len(me)))
+
+
 def main():
     global workdir
     signal.signal(signal.SIGTERM, on_signal)
@@ -928,7 +1568,7 @@ def main():
     enter_client_namespace()
 
     password = secrets.token_hex(16)
-    start_redis()
+    start_redis_ha()
     start_postgres(password)
     conf = write_host_config(password)
     run(["ip", "netns", "exec", ns("a"), FCGI, "-c", conf, "--init-db"],
@@ -1090,6 +1730,16 @@ def main():
               "its workers and none stuck in a request" % role)
     t = load(world, OPS // 2)
     report_load("after PostgreSQL is back", t, 0)
+
+    # the Redis master lost: killed, then cut off, each with
+    # redis_required off (signature fallback) and on (503)
+    for required in (False, True):
+        if required:
+            set_redis_required(password, True)
+        for kind in ("kill", "cut"):
+            redis_failover(world, kind, required)
+    set_redis_required(password, False)
+    min_replicas_phase(world)
     verify_world(world, "at the end")
     with world.lock:
         figure("%d users and %d access tokens checked at the end; %d "
@@ -1097,8 +1747,6 @@ def main():
                "attempt had committed)" % (len(world.people),
                                            len(world.tokens),
                                            world.ambiguous))
-    say("TODO(sentinel): Redis master failover across hosts is not tested "
-        "here yet (Redis Sentinel support is not on main)")
 
 
 if __name__ == "__main__":

@@ -16,21 +16,8 @@ wait_start=60		# seconds for the stack to answer /health
 wait_refusal=60		# seconds for a refusing scripts/run to exit
 wait_stop=40		# seconds for the stack to stop on SIGTERM
 
-failed=0
-skip() { echo "SKIP: $*"; exit 77; }
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; failed=1; }
-# check DESCRIPTION COMMAND...: passes when the command succeeds
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else bad "$what"; fi
-}
-
-[ -x "$fcgi" ] || skip "no program at $fcgi: build it first"
-# scripts/run installs what is missing; a test must not
-dpkg -s nginx spawn-fcgi redis-server curl util-linux >/dev/null 2>&1 ||
-    skip "a package scripts/run needs is missing (it would install it)"
+. "$srcdir/tests/run_lib.sh"
+need_run_stack
 command -v redis-cli >/dev/null || skip "no redis-cli"
 
 # Started as root, scripts/run runs the stack as MOCKPIE_RUN_USER; the
@@ -85,14 +72,8 @@ alive() { [ -n "$1" ] && [ "$(identity "${1%%:*}" 2>/dev/null)" = "$1" ]; }
 add_proc() { local id; id=$(identity "$1") && procs+=("$id"); return 0; }
 
 cleanup() {
-	local i p
-	if [ -n "$runpid" ] && kill -0 "$runpid" 2>/dev/null; then
-		kill -TERM "$runpid" 2>/dev/null || true
-		for ((i = 0; i < wait_stop * 10; i++)); do
-			kill -0 "$runpid" 2>/dev/null || break
-			sleep 0.1
-		done
-	fi
+	local p
+	stop_wait "$runpid" TERM "$wait_stop" || true
 	[ -z "$racepid" ] || kill -TERM "$racepid" 2>/dev/null || true
 	for p in ${runpid:+"$runpid"} "${procs[@]}"; do
 		alive "$p" && { kill -KILL "${p%%:*}" 2>/dev/null || true; }
@@ -101,25 +82,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-# A port below the kernel's ephemeral range: the other suites that make
-# check runs alongside take theirs from that range (bind to port 0), so a
-# port picked here cannot be taken by them between the pick and nginx's
-# bind.
-ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range \
-    2>/dev/null || echo 32768)
-[ "$ephemeral_low" -gt 12000 ] 2>/dev/null || ephemeral_low=32768
-free_port() {
-	local i p
-	for ((i = 0; i < 100; i++)); do
-		p=$((10000 + RANDOM % (ephemeral_low - 10000)))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || {
-			echo "$p"
-			return 0
-		}
-	done
-	return 1
-}
 
 # The directory and its entries as ls sees them, for "touched nothing".
 snapshot() {
@@ -227,13 +189,7 @@ check "of two scripts/run started together on one directory, one exits 1 (got $r
 check "  saying the directory is in use" \
     grep -q "is in use by another scripts/run" "$base/run_b.log"
 url=http://127.0.0.1:$port
-code=
-for ((i = 0; i < wait_start * 10; i++)); do
-	code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$url/health" || true)
-	[ "$code" = 200 ] && break
-	kill -0 "$runpid" 2>/dev/null || break
-	sleep 0.1
-done
+health_code "$url" "$runpid" "$wait_start"
 if [ "$code" != 200 ]; then
 	bad "the other serves /health within $wait_start s (got '$code')"
 	sed 's/^/  | /' "$base/run.log"
@@ -242,13 +198,7 @@ fi
 ok "  and the other serves /health (both started under umask 077)"
 
 # some data: a user in SQLite, a session in Redis, a snapshot on disk
-pw="it-run-$RANDOM-correct-horse"
-code=$(curl -s -m 10 -o "$base/register.json" -w '%{http_code}' \
-    -H 'Content-Type: application/json' -X POST "$url/auth/register" \
-    -d '{"first_name": "Run", "last_name": "Test", "email": "run@example.com",
-	"username": "runtest", "phone_number": "+15550009999",
-	"password": "'"$pw"'", "password_confirmation": "'"$pw"'",
-	"gender": "female"}' || true)
+register "$url" runtest +15550009999
 check "a registration is stored (201)" test "$code" = 201
 check "Redis writes its snapshot" \
     sh -c "timeout 10 redis-cli -s '$run/redis.sock' save | grep -q OK"
@@ -380,13 +330,7 @@ port=$(free_port) || { bad "no free port"; exit 1; }
 url=http://127.0.0.1:$port
 start "$port" "$base/run2.log"
 runpid=$!
-code=
-for ((i = 0; i < wait_start * 10; i++)); do
-	code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$url/health" || true)
-	[ "$code" = 200 ] && break
-	kill -0 "$runpid" 2>/dev/null || break
-	sleep 0.1
-done
+health_code "$url" "$runpid" "$wait_start"
 check "scripts/run starts again on its own run directory (got '$code')" \
     test "$code" = 200
 access=$(sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p' "$base/register.json")

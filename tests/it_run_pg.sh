@@ -15,19 +15,8 @@ run_script=$srcdir/scripts/run
 wait_up=60		# seconds for PostgreSQL or the stack to answer
 wait_stop=40		# seconds for scripts/run to stop on SIGTERM
 
-failed=0
-skip() { echo "SKIP: $*"; exit 77; }
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; failed=1; }
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else bad "$what"; fi
-}
-
-[ -x "$fcgi" ] || skip "no program at $fcgi: build it first"
-dpkg -s nginx spawn-fcgi redis-server curl util-linux >/dev/null 2>&1 ||
-    skip "a package scripts/run needs is missing (it would install it)"
+. "$srcdir/tests/run_lib.sh"
+need_run_stack
 pgbin=
 for d in /usr/lib/postgresql/*/bin; do
 	[ -x "$d/initdb" ] && [ -x "$d/psql" ] && pgbin=$d
@@ -63,43 +52,14 @@ run=$base/run
 runpid=
 pgpid=
 cleanup() {
-	local i
-	if [ -n "$runpid" ] && kill -0 "$runpid" 2>/dev/null; then
-		kill -TERM "$runpid" 2>/dev/null || true
-		for ((i = 0; i < wait_stop * 10; i++)); do
-			kill -0 "$runpid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$runpid" 2>/dev/null || true
-	fi
-	if [ -n "$pgpid" ] && kill -0 "$pgpid" 2>/dev/null; then
-		kill -INT "$pgpid" 2>/dev/null || true	# fast shutdown
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pgpid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pgpid" 2>/dev/null || true
-	fi
+	stop_wait "$runpid" TERM "$wait_stop" ||
+	    kill -KILL "$runpid" 2>/dev/null || true
+	stop_wait "$pgpid" INT 10 ||		# PostgreSQL's fast shutdown
+	    kill -KILL "$pgpid" 2>/dev/null || true
 	rm -rf "$base"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-# below the ephemeral range, as it_run.sh picks its ports
-low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null ||
-    echo 32768)
-[ "$low" -gt 12000 ] 2>/dev/null || low=32768
-free_port() {
-	local i p
-	for ((i = 0; i < 100; i++)); do
-		p=$((10000 + RANDOM % (low - 10000)))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || {
-			echo "$p"
-			return 0
-		}
-	done
-	return 1
-}
 
 # --- the user's PostgreSQL --------------------------------------------------
 pgpass=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
@@ -136,13 +96,7 @@ url=http://127.0.0.1:$port
     MOCKPIE_DATABASE="postgresql://mockpie:$pgpass@127.0.0.1:$pgport/shop" \
     "$run_script" >"$base/run.log" 2>&1 </dev/null) &
 runpid=$!
-code=
-for ((i = 0; i < wait_up * 10; i++)); do
-	code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$url/health" || true)
-	[ "$code" = 200 ] && break
-	kill -0 "$runpid" 2>/dev/null || break
-	sleep 0.1
-done
+health_code "$url" "$runpid" "$wait_up"
 if [ "$code" != 200 ]; then
 	bad "MOCKPIE_DATABASE=postgresql://... scripts/run serves /health (got '$code')"
 	sed 's/^/  | /' "$base/run.log"
@@ -153,16 +107,10 @@ curl -s -m 5 "$url/health?ready=1" >"$base/health.json" || true
 check "  /health?ready=1 says the database is connected" \
     grep -Eq '"database": *\{ *"status": *"connected"' "$base/health.json"
 
-pw="it-run-pg-$RANDOM-correct-horse"
-code=$(curl -s -m 10 -o "$base/register.json" -w '%{http_code}' \
-    -H 'Content-Type: application/json' -X POST "$url/auth/register" \
-    -d '{"first_name": "Run", "last_name": "Pg", "email": "run-pg@example.com",
-	"username": "runpg", "phone_number": "+15550008888",
-	"password": "'"$pw"'", "password_confirmation": "'"$pw"'",
-	"gender": "female"}' || true)
+register "$url" runpg +15550008888
 check "a registration through it answers 201 (got $code)" test "$code" = 201
 rows=$(psql_ -d shop -c \
-    "SELECT count(*) FROM users WHERE email = 'run-pg@example.com'" || true)
+    "SELECT count(*) FROM users WHERE email = 'runpg@example.com'" || true)
 check "  and is a row of that database (got '$rows')" test "$rows" = 1
 check "  with no SQLite file in the run directory" \
     test ! -e "$run/mockpie.db"
@@ -171,17 +119,12 @@ code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' \
     -H "Authorization: Bearer $access" "$url/auth/me" || true)
 check "  its access token answers /auth/me (got $code)" test "$code" = 200
 code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST \
-    --data-urlencode "email=run-pg@example.com" \
+    --data-urlencode "email=runpg@example.com" \
     --data-urlencode "password=$pw" "$url/auth/login" || true)
 check "  and the user logs in with a form, as the web client does (got $code)" \
     test "$code" = 200
 
-kill -TERM "$runpid"
-for ((i = 0; i < wait_stop * 10; i++)); do
-	kill -0 "$runpid" 2>/dev/null || break
-	sleep 0.1
-done
-check "SIGTERM stops scripts/run" sh -c "! kill -0 $runpid 2>/dev/null"
+check "SIGTERM stops scripts/run" stop_wait "$runpid" TERM "$wait_stop"
 check "  and the database password is in none of its logs" \
     sh -c "! cat '$base/run.log' $run/*.log 2>/dev/null | grep -qF '$pgpass'"
 runpid=

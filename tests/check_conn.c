@@ -65,7 +65,7 @@ peer_sends(const void *buf, size_t len)
 
 START_TEST(a_connection_with_nothing_queued_is_idle)
 {
-	struct conn_scan	 sc = { 0, 0, 0 };
+	struct conn_scan	 sc = { 0, 0 };
 
 	ck_assert_int_eq(scan(&sc), CONN_EMPTY);
 }
@@ -73,7 +73,7 @@ END_TEST
 
 START_TEST(a_connection_its_peer_closed_is_closed)
 {
-	struct conn_scan	 sc = { 0, 0, 0 };
+	struct conn_scan	 sc = { 0, 0 };
 
 	close(fds[1]);
 	fds[1] = -1;
@@ -84,7 +84,7 @@ END_TEST
 START_TEST(a_request_is_whole_only_once_its_stdin_has_ended)
 {
 	unsigned char		 req[REQ_MAX];
-	struct conn_scan	 sc = { 0, 0, 0 };
+	struct conn_scan	 sc = { 0, 0 };
 	size_t			 len, i;
 
 	len = fcgi_request(req, sizeof(req), 1, 1, params, "a=b&c", 5, 1);
@@ -98,34 +98,17 @@ START_TEST(a_request_is_whole_only_once_its_stdin_has_ended)
 	peer_sends(req + len - 1, 1);
 	ck_assert_int_eq(scan(&sc), CONN_REQUEST);
 	ck_assert_int_eq(sc.stdin_whole, 1);
-	ck_assert_int_eq(sc.more, 0);
 	/* nothing was consumed: libfcgi reads it all */
 	ck_assert_int_eq(recv(fds[0], window, window_size, MSG_DONTWAIT),
 	    (ssize_t)len);
 }
 END_TEST
 
-/* The worker looks at such a connection again once the first is served. */
-START_TEST(a_request_sent_with_the_next_behind_it_says_so)
-{
-	unsigned char		 req[REQ_MAX];
-	struct conn_scan	 sc = { 0, 0, 0 };
-	size_t			 len;
-
-	len = fcgi_request(req, sizeof(req), 1, 1, params, "a=b&c", 5, 1);
-	ck_assert_uint_gt(len, 0);
-	peer_sends(req, len);
-	peer_sends(req, 8);		/* the next one's first header */
-	ck_assert_int_eq(scan(&sc), CONN_REQUEST);
-	ck_assert_int_eq(sc.stdin_whole, 1);
-	ck_assert_int_eq(sc.more, 1);
-}
-END_TEST
 
 START_TEST(a_body_beyond_the_window_is_handed_over_without_its_end)
 {
 	unsigned char		*req, *body;
-	struct conn_scan	 sc = { 0, 0, 0 };
+	struct conn_scan	 sc = { 0, 0 };
 	size_t			 len;
 
 	/* a window that holds the params and part of the body only */
@@ -149,7 +132,7 @@ START_TEST(stdin_over_the_body_limit_is_enough_to_hand_over)
 {
 	unsigned char		*req;
 	char			*body;
-	struct conn_scan	 sc = { 0, 0, 0 };
+	struct conn_scan	 sc = { 0, 0 };
 	size_t			 len;
 
 	/* 100 KiB of a body whose end never comes: the handler says 413 */
@@ -170,7 +153,7 @@ START_TEST(params_beyond_the_window_close_the_connection)
 {
 	unsigned char		 req[REQ_MAX], begin[8] = { 0, 1, 1 };
 	char			*big;
-	struct conn_scan	 sc = { 0, 0, 0 };
+	struct conn_scan	 sc = { 0, 0 };
 	size_t			 len, n;
 
 	ck_assert_ptr_nonnull(big = calloc(1, 40000));
@@ -193,7 +176,7 @@ END_TEST
 START_TEST(a_record_of_another_version_closes_the_connection)
 {
 	static const unsigned char	 bad[8] = { 2, 1, 0, 1, 0, 8, 0, 0 };
-	struct conn_scan		 sc = { 0, 0, 0 };
+	struct conn_scan		 sc = { 0, 0 };
 
 	peer_sends(bad, sizeof(bad));
 	ck_assert_int_eq(scan(&sc), CONN_CLOSE);
@@ -203,7 +186,7 @@ END_TEST
 START_TEST(a_stream_record_before_begin_request_closes_the_connection)
 {
 	unsigned char		 rec[64];
-	struct conn_scan	 sc = { 0, 0, 0 };
+	struct conn_scan	 sc = { 0, 0 };
 	size_t			 len;
 
 	len = fcgi_record(rec, sizeof(rec), FCGI_STDIN, 1, "x", 1);
@@ -226,7 +209,7 @@ START_TEST(get_values_is_answered_with_the_pools_figures_and_consumed)
 	    'N', 'S', '9', '6',
 	    15, 1, 'F', 'C', 'G', 'I', '_', 'M', 'P', 'X', 'S', '_', 'C', 'O',
 	    'N', 'N', 'S', '0' };
-	struct conn_scan	 sc = { 0, 0, 0 };
+	struct conn_scan	 sc = { 0, 0 };
 	size_t			 len;
 	int			 type, id;
 
@@ -246,7 +229,7 @@ END_TEST
 START_TEST(other_management_records_get_unknown_type)
 {
 	unsigned char		 rec[64], in[64];
-	struct conn_scan	 sc = { 0, 0, 0 };
+	struct conn_scan	 sc = { 0, 0 };
 	size_t			 len;
 	int			 type, id;
 
@@ -266,7 +249,7 @@ START_TEST(a_malformed_get_values_closes_the_connection)
 {
 	unsigned char		 rec[64];
 	static const unsigned char	 ask[] = { 20, 0, 'F', 'C' };
-	struct conn_scan	 sc = { 0, 0, 0 };
+	struct conn_scan	 sc = { 0, 0 };
 	size_t			 len;
 
 	len = fcgi_record(rec, sizeof(rec), FCGI_GET_VALUES, 0, ask,
@@ -363,8 +346,6 @@ suite(void)
 	tcase_add_test(scanning, a_connection_its_peer_closed_is_closed);
 	tcase_add_test(scanning,
 	    a_request_is_whole_only_once_its_stdin_has_ended);
-	tcase_add_test(scanning,
-	    a_request_sent_with_the_next_behind_it_says_so);
 	tcase_add_test(scanning,
 	    a_body_beyond_the_window_is_handed_over_without_its_end);
 	tcase_add_test(scanning,

@@ -215,7 +215,7 @@ conn_scan(int fd, char *buf, size_t size, size_t body_limit,
 	int			 id = 0, params_done = 0;
 
 again:
-	sc->stdin_whole = sc->more = 0;
+	sc->stdin_whole = 0;
 	/* half a request seen: count what is queued before peeking again */
 	if (sc->need > 0) {
 		if ((avail = queued(fd)) == -1)
@@ -287,7 +287,6 @@ again:
 		} else if (r.type == FCGI_STDIN && params_done) {
 			if (r.clen == 0) {
 				sc->stdin_whole = 1;
-				sc->more = len > r.end;
 				break;
 			}
 			if ((body += r.clen) > body_limit)

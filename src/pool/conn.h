@@ -35,8 +35,6 @@ struct conn_scan {
 					   can say more; 0: scan */
 	int		 stdin_whole;	/* the request's stdin ends inside
 					   what was seen */
-	int		 more;		/* and more bytes follow it: a
-					   next request already sent */
 };
 
 size_t		 conn_window(size_t);

@@ -487,14 +487,7 @@ kept_serve(struct worker *w, struct kept *k)
 	}
 	k->since_ms = scoreboard_now_ms();
 	k->scan.need = 0;
-	/*
-	 * No look at k now unless the scan saw bytes past this request (a
-	 * peer that sends before it reads): a request sent after it arrived
-	 * raises an edge of its own in the wait set (two system calls per
-	 * request saved).  Stopping, an idle k is closed at once.
-	 */
-	if ((k->scan.more || w->stopping) && kept_scan(w, k, 0) ==
-	    CONN_EMPTY && w->stopping)
+	if (kept_scan(w, k, 0) == CONN_EMPTY && w->stopping)
 		kept_close(w, k, "stopping");
 	else
 		kept_trim(w);

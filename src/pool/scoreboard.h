@@ -24,6 +24,9 @@ struct slot {
 	volatile long long	 busy_since_ms;	/* request start, monotonic */
 	volatile unsigned long	 requests;
 	volatile int		 kept_connections;	/* FastCGI, open */
+	volatile int		 accepting;	/* asleep in its wait set with
+						   the listening socket in it:
+						   a new connection wakes it */
 	char			 request_id[33];
 	char			 method[8];
 	char			 path[SCOREBOARD_PATH_MAX];

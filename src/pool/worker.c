@@ -524,10 +524,11 @@ stop_begin(struct worker *w, int recycle)
 }
 
 /*
- * 1 when another worker is idle and keeps fewer connections than this one
- * by more than WORKER_BALANCE_SLACK: new connections are better left to
- * it.  nginx reuses the connections it keeps, so a worker that took most
- * of them would serve most requests while the others wait for none.
+ * 1 when another worker is asleep on the listening socket and keeps fewer
+ * connections than this one by more than WORKER_BALANCE_SLACK: new
+ * connections are better left to it.  nginx reuses the connections it
+ * keeps, so a worker that took most of them would serve most requests
+ * while the others wait for none.
  */
 static int
 others_lighter(const struct worker *w)
@@ -542,17 +543,23 @@ others_lighter(const struct worker *w)
 		s = &sb->slots[i];
 		if (s == w->slot || s->pid == 0 || s->sidecar != 0)
 			continue;
-		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) ==
-		    SLOT_IDLE && s->kept_connections + WORKER_BALANCE_SLACK <
-		    w->nkept)
+		if (__atomic_load_n(&s->accepting, __ATOMIC_ACQUIRE) &&
+		    s->kept_connections + WORKER_BALANCE_SLACK < w->nkept)
 			return 1;
 	}
 	return 0;
 }
 
-/* 1 when another worker is idle, and so waits on the listening socket. */
+/*
+ * 1 when another worker is asleep in its wait set with the listening
+ * socket in it: the connection waiting there wakes it.  Not merely
+ * between two requests (SLOT_IDLE): a worker with a queue of its own is
+ * idle for an instant after each request, and two such workers leaving a
+ * connection to each other left it waiting for tens of milliseconds at
+ * saturation, the p99 of every kept-connection run.
+ */
 static int
-others_idle(const struct worker *w)
+others_accepting(const struct worker *w)
 {
 	const struct scoreboard	*sb = w->scoreboard;
 	const struct slot	*s;
@@ -563,7 +570,7 @@ others_idle(const struct worker *w)
 	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
 		s = &sb->slots[i];
 		if (s != w->slot && s->pid != 0 && s->sidecar == 0 &&
-		    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == SLOT_IDLE)
+		    __atomic_load_n(&s->accepting, __ATOMIC_ACQUIRE))
 			return 1;
 	}
 	return 0;
@@ -607,7 +614,7 @@ worker_loop(struct worker *w, unsigned long limit)
 	struct kept		*k;
 	long long		 now, due;
 	uint64_t		 id;
-	int			 n, i, room, incoming;
+	int			 n, i, room, incoming, timeout, sleeping;
 
 	for (;;) {
 		now = scoreboard_now_ms();
@@ -637,7 +644,15 @@ worker_loop(struct worker *w, unsigned long limit)
 			}
 			listen_set(w, room);
 		}
-		n = epoll_wait(w->ep, evs, WORKER_EVENTS, wait_ms(w, now, due));
+		timeout = wait_ms(w, now, due);
+		sleeping = timeout != 0 && w->listening;
+		if (sleeping)
+			__atomic_store_n(&w->slot->accepting, 1,
+			    __ATOMIC_RELEASE);
+		n = epoll_wait(w->ep, evs, WORKER_EVENTS, timeout);
+		if (sleeping)
+			__atomic_store_n(&w->slot->accepting, 0,
+			    __ATOMIC_RELEASE);
 		if (n == -1) {
 			if (errno != EINTR)
 				log_fatal("epoll_wait");
@@ -659,14 +674,15 @@ worker_loop(struct worker *w, unsigned long limit)
 		}
 		/*
 		 * A worker with a request waiting leaves a new connection to
-		 * an idle one, which sees it waiting too: its request would
-		 * wait behind those here (seen: a request on a connection
-		 * taken by a worker then busy for a second on a login, while
-		 * another sat idle).  With no worker idle it takes it, so no
-		 * new connection starves behind a busy worker's queue.
+		 * one asleep on the listening socket, which wakes for it: its
+		 * request would wait behind those here (seen: a request on a
+		 * connection taken by a worker then busy for a second on a
+		 * login, while another sat idle).  With no worker asleep
+		 * there it takes it, so no new connection waits behind
+		 * workers that each leave it to another.
 		 */
 		if (incoming && !w->stopping && (kept_next_ready(w) == NULL ||
-		    !others_idle(w)))
+		    !others_accepting(w)))
 			accept_one(w);
 		if ((k = kept_next_ready(w)) != NULL)
 			kept_serve(w, k);

@@ -133,6 +133,13 @@ worker_init(const void *conf, struct scoreboard *sb, struct slot *slot)
 	if ((w->deps.users = users_open_settings(&set, err, sizeof(err))) ==
 	    NULL)
 		log_errorx("%s", err);
+	/*
+	 * Before the worker accepts: its first token check writes to pages
+	 * it shares with the master (OpenSSL's and the allocator's), each
+	 * write a copy-on-write fault, and a request waiting on that paid
+	 * for all of them.
+	 */
+	token_warm();
 	w->deps.passlist = cfg->passlist;	/* the master's */
 	return w;
 }

@@ -4,6 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <unicase.h>
+#include <uninorm.h>
+
 #include "lib/arena.h"
 #include "auth/passlist.h"
 #include "runner.h"
@@ -676,6 +679,39 @@ START_TEST(email_is_stored_in_its_canonical_form)
 }
 END_TEST
 
+/*
+ * An ASCII local part is folded without libunistring (a fast path): its
+ * result must be what the full Unicode fold and NFKC give, for every
+ * printable ASCII character the syntax lets through.
+ */
+START_TEST(an_ascii_local_part_folds_as_unicode_folds_it)
+{
+	char		 email[32], want[32];
+	const char	*got;
+	uint8_t		*f;
+	size_t		 flen;
+	int		 c, accepted = 0;
+
+	for (c = 0x21; c < 0x7f; c++) {
+		if (c == '@' || c == '"' || c == '\\')
+			continue;
+		snprintf(email, sizeof(email), "Ab%cZ@example.com", c);
+		if ((got = validate_email_canonical(arena, email)) == NULL)
+			continue;	/* refused by the syntax */
+		accepted++;
+		flen = 0;
+		f = u8_casefold((const uint8_t *)email, 4, NULL,
+		    UNINORM_NFKC, NULL, &flen);
+		ck_assert_ptr_nonnull(f);
+		snprintf(want, sizeof(want), "%.*s@example.com", (int)flen,
+		    (const char *)f);
+		free(f);
+		ck_assert_str_eq(got, want);
+	}
+	ck_assert_int_ge(accepted, 70);	/* letters, digits, specials */
+}
+END_TEST
+
 /* Issue 13.3: the spellings that made separate accounts are one. */
 START_TEST(equivalent_spellings_have_one_canonical_form)
 {
@@ -879,6 +915,7 @@ suite(void)
 	tcase_add_test(tc, email_length_bounds_are_enforced);
 	tcase_add_test(tc, email_length_counts_characters_not_bytes);
 	tcase_add_test(tc, equivalent_spellings_have_one_canonical_form);
+	tcase_add_test(tc, an_ascii_local_part_folds_as_unicode_folds_it);
 	tcase_add_test(tc, every_canonical_form_is_its_own);
 	tcase_add_test(tc, invisible_code_points_are_refused_not_dropped);
 	tcase_add_test(tc, domains_that_uts46_refuses_are_refused);

@@ -231,9 +231,24 @@ static char *
 local_fold(struct arena *a, const char *s, size_t len)
 {
 	uint8_t	*f;
-	size_t	 flen = 0;
+	size_t	 flen = 0, i;
 	char	*out;
 
+	/*
+	 * ASCII, nearly every address: the full case fold of ASCII is its
+	 * lower case and NFKC leaves it alone, so the result is the same
+	 * without libunistring's fold and normalisation tables (316 KiB a
+	 * worker would map for nothing, and their cost at every login).
+	 */
+	for (i = 0; i < len && (unsigned char)s[i] < 0x80; i++)
+		;
+	if (i == len) {
+		out = arena_strndup(a, s, len);
+		for (i = 0; i < len; i++)
+			if (out[i] >= 'A' && out[i] <= 'Z')
+				out[i] = (char)(out[i] - 'A' + 'a');
+		return out;
+	}
 	/* Unicode 3.13 D146, compatibility caseless matching */
 	if ((f = u8_casefold((const uint8_t *)s, len, NULL, UNINORM_NFKC,
 	    NULL, &flen)) == NULL)

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -524,42 +525,17 @@ stop_begin(struct worker *w, int recycle)
 }
 
 /*
- * 1 when another worker is asleep on the listening socket and keeps fewer
- * connections than this one by more than WORKER_BALANCE_SLACK: new
- * connections are better left to it.  nginx reuses the connections it
- * keeps, so a worker that took most of them would serve most requests
- * while the others wait for none.
- */
-static int
-others_lighter(const struct worker *w)
-{
-	const struct scoreboard	*sb = w->scoreboard;
-	const struct slot	*s;
-	int			 i;
-
-	if (sb == NULL)
-		return 0;
-	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
-		s = &sb->slots[i];
-		if (s == w->slot || s->pid == 0 || s->sidecar != 0)
-			continue;
-		if (__atomic_load_n(&s->accepting, __ATOMIC_ACQUIRE) &&
-		    s->kept_connections + WORKER_BALANCE_SLACK < w->nkept)
-			return 1;
-	}
-	return 0;
-}
-
-/*
  * 1 when another worker is asleep in its wait set with the listening
- * socket in it: the connection waiting there wakes it.  Not merely
- * between two requests (SLOT_IDLE): a worker with a queue of its own is
- * idle for an instant after each request, and two such workers leaving a
- * connection to each other left it waiting for tens of milliseconds at
- * saturation, the p99 of every kept-connection run.
+ * socket in it (its slot's accepting flag) and keeps fewer than `below`
+ * connections: the connection waiting there wakes it, so this one may
+ * leave it.  Not merely between two requests (SLOT_IDLE): a worker with
+ * a queue of its own is idle for an instant after each request, and two
+ * such workers leaving a connection to each other left it waiting for
+ * tens of milliseconds at saturation, the p99 of every kept-connection
+ * run.
  */
 static int
-others_accepting(const struct worker *w)
+other_accepting(const struct worker *w, int below)
 {
 	const struct scoreboard	*sb = w->scoreboard;
 	const struct slot	*s;
@@ -570,10 +546,24 @@ others_accepting(const struct worker *w)
 	for (i = 0; i < SCOREBOARD_SLOTS; i++) {
 		s = &sb->slots[i];
 		if (s != w->slot && s->pid != 0 && s->sidecar == 0 &&
+		    s->kept_connections < below &&
 		    __atomic_load_n(&s->accepting, __ATOMIC_ACQUIRE))
 			return 1;
 	}
 	return 0;
+}
+
+/*
+ * 1 when another worker asleep on the listening socket keeps fewer
+ * connections than this one by more than WORKER_BALANCE_SLACK: new
+ * connections are better left to it.  nginx reuses the connections it
+ * keeps, so a worker that took most of them would serve most requests
+ * while the others wait for none.
+ */
+static int
+others_lighter(const struct worker *w)
+{
+	return other_accepting(w, w->nkept - WORKER_BALANCE_SLACK);
 }
 
 /* Milliseconds epoll_wait may sleep, until due (-1: nothing due). */
@@ -682,7 +672,7 @@ worker_loop(struct worker *w, unsigned long limit)
 		 * workers that each leave it to another.
 		 */
 		if (incoming && !w->stopping && (kept_next_ready(w) == NULL ||
-		    !others_accepting(w)))
+		    !other_accepting(w, INT_MAX)))
 			accept_one(w);
 		if ((k = kept_next_ready(w)) != NULL)
 			kept_serve(w, k);

@@ -236,6 +236,18 @@ done
 check "every process runs as $run_user (uid $run_uid)${wrong:+:$wrong}" test -z "$wrong"
 [ $as_root -eq 0 ] || check "  which is not root" test "$run_uid" -ne 0
 
+# --- what the pool maps: SQLite and no smtp_url need neither library ------
+pool=$(cat "$run/mockpie.pid")
+pool_procs=("$pool" $(cat "/proc/$pool"/task/*/children 2>/dev/null))
+check "the pool's maps are readable (control: libhiredis is in the master's)" \
+    grep -q '/libhiredis\.so' "/proc/$pool/maps"
+mapped=
+for p in "${pool_procs[@]}"; do
+	! grep -qE '/lib(pq|curl)\.so' "/proc/$p/maps" || mapped+=" $p"
+done
+check "with SQLite and no smtp_url none of the pool's ${#pool_procs[@]} processes maps libpq or libcurl${mapped:+:$mapped}" \
+    test -z "$mapped"
+
 # --- file modes -----------------------------------------------------------
 mode() { stat -c %a "$1" 2>/dev/null; }
 check "the run directory is 0700" test "$(mode "$run")" = 700

@@ -18,9 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
 
 #include "app/config.h"
+#include "store/users.h"
 
 #define CONFIG_LINE_MAX	4096
 #define CONFIG_FILE_MAX	(1024 * 1024)
@@ -158,35 +158,6 @@ static const struct config_key config_keys[] = {
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
 static int	set_origins(struct config *, const char *);
-
-/*
- * A postgresql:// database must parse as libpq's URI (SPEC 5).  libpq's
- * own message is not repeated: it may quote a piece of the password.
- */
-static int
-database_is_url(const char *database)
-{
-	return strncasecmp(database, "postgresql://", 13) == 0 ||
-	    strncasecmp(database, "postgres://", 11) == 0;
-}
-
-static int
-check_database_url(const char *database, char *err, size_t errlen)
-{
-	PQconninfoOption	*opts;
-	char			*msg = NULL;
-
-	if (!database_is_url(database))
-		return 0;
-	if ((opts = PQconninfoParse(database, &msg)) != NULL) {
-		PQconninfoFree(opts);
-		return 0;
-	}
-	PQfreemem(msg);
-	snprintf(err, errlen, "database: not a PostgreSQL URL libpq accepts "
-	    "(postgresql://user:password@host:port/dbname?param=value)");
-	return -1;
-}
 
 /* Built-in defaults (SPEC 3, 4); CPU-dependent ones are resolved later. */
 void
@@ -500,7 +471,7 @@ config_set(struct config *c, const char *key, const char *value,
 		return 0;
 	case T_PATH:
 		/* SPEC 5: a PostgreSQL URL is not a path to resolve */
-		if (k->offset == OFF(database) && database_is_url(value)) {
+		if (k->offset == OFF(database) && users_is_postgresql(value)) {
 			if (strlen(value) >= k->size)
 				goto bad;
 			memcpy(field, value, strlen(value) + 1);
@@ -844,17 +815,17 @@ validate(struct config *c, char *err, size_t errlen)
 		    "request_timeout (%d s)", c->pool.request_timeout);
 		return -1;
 	}
-	if (check_database_url(c->database, err, errlen) == -1)
+	if (users_check_database(c->database, err, errlen) == -1)
 		return -1;
 	/* PostgreSQL's timeouts mean nothing to SQLite: checked for a URL */
-	if (database_is_url(c->database) &&
+	if (users_is_postgresql(c->database) &&
 	    (long)c->database_connect_timeout_ms >=
 	    c->pool.request_timeout * 1000L) {
 		snprintf(err, errlen, "database_connect_timeout_ms: must be "
 		    "below request_timeout (%d s)", c->pool.request_timeout);
 		return -1;
 	}
-	if (database_is_url(c->database) &&
+	if (users_is_postgresql(c->database) &&
 	    (long)c->database_statement_timeout_ms >=
 	    c->pool.request_timeout * 1000L) {
 		snprintf(err, errlen, "database_statement_timeout_ms: must be "
@@ -862,7 +833,7 @@ validate(struct config *c, char *err, size_t errlen)
 		return -1;
 	}
 	/* SPEC 5: the original MockPie keeps its users in PostgreSQL */
-	if (c->users_table_original && !database_is_url(c->database)) {
+	if (c->users_table_original && !users_is_postgresql(c->database)) {
 		snprintf(err, errlen, "users_table: original needs a "
 		    "postgresql:// database (the original MockPie backend's "
 		    "users table); a SQLite file has only mockpie's own");

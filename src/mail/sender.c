@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "lib/dynlib.h"
 #include "lib/log.h"
 #include "mail/mailq.h"
 #include "mail/sender.h"
@@ -31,6 +32,45 @@
 #define CONSUMER_MAX		128
 #define NAP_MS			100	/* while Redis is away */
 #define MASKED_MAX		(MAILQ_ADDR_MAX + 8)
+
+/*
+ * libcurl is loaded by the sender alone, and only with an smtp_url
+ * (lib/dynlib.h): the master and the workers, which never send mail,
+ * map neither it nor its TLS, LDAP and SSH libraries.
+ */
+#define CURL_FUNCTIONS(X)						\
+	X(global_init, curl_global_init)				\
+	X(global_cleanup, curl_global_cleanup)				\
+	X(easy_init, curl_easy_init)					\
+	X(easy_setopt, curl_easy_setopt)				\
+	X(easy_perform, curl_easy_perform)				\
+	X(easy_strerror, curl_easy_strerror)				\
+	X(easy_cleanup, curl_easy_cleanup)				\
+	X(slist_append, curl_slist_append)				\
+	X(slist_free_all, curl_slist_free_all)
+
+static struct curl_api {
+	CURL_FUNCTIONS(DYNLIB_MEMBER)
+}			 libcurl;
+
+static int
+libcurl_load(void)
+{
+	static const char *const names[] = { CURL_FUNCTIONS(DYNLIB_NAME) };
+	char			 err[256];
+
+	if (dynlib_load("libcurl.so.4", "libcurl4", names,
+	    sizeof(names) / sizeof(names[0]), &libcurl, sizeof(libcurl),
+	    err, sizeof(err)) == -1) {
+		log_errorx("mail sender: %s", err);
+		return -1;
+	}
+	if (libcurl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_errorx("mail sender: curl_global_init failed");
+		return -1;
+	}
+	return 0;
+}
 
 struct template {
 	char	 subject[SUBJECT_MAX];
@@ -276,45 +316,47 @@ smtp_send(const struct sender *s, const struct mail_msg *m, const char *msg)
 	CURL				*c;
 	CURLcode			 rc;
 
-	if ((c = curl_easy_init()) == NULL) {
+	if ((c = libcurl.easy_init()) == NULL) {
 		log_warnx("mail: curl_easy_init failed");
 		return -1;
 	}
 	why[0] = '\0';
 	snprintf(to, sizeof(to), "<%s>", m->to);
 	snprintf(from, sizeof(from), "<%s>", s->from_addr);
-	if ((rcpt = curl_slist_append(NULL, to)) == NULL)
+	if ((rcpt = libcurl.slist_append(NULL, to)) == NULL)
 		log_fatal("curl_slist_append");
 	up.data = msg;
 	up.len = strlen(msg);
 	up.off = 0;
-	curl_easy_setopt(c, CURLOPT_URL, cfg->smtp_url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, cfg->smtp_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, cfg->smtp_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_USE_SSL, cfg->smtp_starttls ?
+	libcurl.easy_setopt(c, CURLOPT_URL, cfg->smtp_url);
+	libcurl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	libcurl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	libcurl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    cfg->smtp_timeout_ms);
+	libcurl.easy_setopt(c, CURLOPT_TIMEOUT_MS, cfg->smtp_timeout_ms);
+	libcurl.easy_setopt(c, CURLOPT_USE_SSL, cfg->smtp_starttls ?
 	    (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
 	/* the server's certificate and name, always (curl's defaults, kept) */
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	libcurl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	libcurl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (cfg->smtp_ca_file != NULL && cfg->smtp_ca_file[0] != '\0') {
 		/* that bundle alone, not also the system's directory */
-		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->smtp_ca_file);
-		curl_easy_setopt(c, CURLOPT_CAPATH, (char *)NULL);
+		libcurl.easy_setopt(c, CURLOPT_CAINFO, cfg->smtp_ca_file);
+		libcurl.easy_setopt(c, CURLOPT_CAPATH, (char *)NULL);
 	}
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, why);
+	libcurl.easy_setopt(c, CURLOPT_ERRORBUFFER, why);
 	if (cfg->smtp_user[0] != '\0') {
-		curl_easy_setopt(c, CURLOPT_USERNAME, cfg->smtp_user);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, s->password);
+		libcurl.easy_setopt(c, CURLOPT_USERNAME, cfg->smtp_user);
+		libcurl.easy_setopt(c, CURLOPT_PASSWORD, s->password);
 	}
-	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
-	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
-	curl_easy_setopt(c, CURLOPT_READFUNCTION, upload_read);
-	curl_easy_setopt(c, CURLOPT_READDATA, &up);
-	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.len);
-	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-	rc = curl_easy_perform(c);
+	libcurl.easy_setopt(c, CURLOPT_MAIL_FROM, from);
+	libcurl.easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+	libcurl.easy_setopt(c, CURLOPT_READFUNCTION, upload_read);
+	libcurl.easy_setopt(c, CURLOPT_READDATA, &up);
+	libcurl.easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+	    (curl_off_t)up.len);
+	libcurl.easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	rc = libcurl.easy_perform(c);
 	why[sizeof(why) - 1] = '\0';
 	for (p = why; *p != '\0'; p++)	/* one log line */
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -324,12 +366,12 @@ smtp_send(const struct sender *s, const struct mail_msg *m, const char *msg)
 		why[0] = '\0';
 	if (rc != CURLE_OK)
 		log_warnx("mail %s to %s: not sent: %s%s%s", m->purpose,
-		    masked, curl_easy_strerror(rc), why[0] != '\0' ? ": " : "",
-		    why);
+		    masked, libcurl.easy_strerror(rc),
+		    why[0] != '\0' ? ": " : "", why);
 	else
 		log_info("mail %s to %s: sent", m->purpose, masked);
-	curl_slist_free_all(rcpt);
-	curl_easy_cleanup(c);
+	libcurl.slist_free_all(rcpt);
+	libcurl.easy_cleanup(c);
 	return rc == CURLE_OK ? 0 : -1;
 }
 
@@ -503,10 +545,8 @@ mail_sender_loop(const struct mail_sender_config *cfg,
 	host[sizeof(host) - 1] = '\0';
 	snprintf(s->consumer, sizeof(s->consumer), "%s:%ld", host,
 	    (long)getpid());
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		log_errorx("mail sender: curl_global_init failed");
+	if (cfg->smtp_url[0] != '\0' && libcurl_load() == -1)
 		goto out;
-	}
 	if ((rc = rconn_new(&cfg->redis)) == NULL)
 		log_fatal("rconn_new");
 	if (cfg->smtp_url[0] == '\0')
@@ -542,7 +582,8 @@ mail_sender_loop(const struct mail_sender_config *cfg,
 		}
 	}
 	rconn_free(rc);
-	curl_global_cleanup();
+	if (cfg->smtp_url[0] != '\0')
+		libcurl.global_cleanup();
 	ret = 0;
 out:
 	sodium_memzero(s, sizeof(*s));

@@ -53,6 +53,14 @@ users_is_postgresql(const char *database)
 	    strncasecmp(database, "postgres://", 11) == 0);
 }
 
+int
+users_check_database(const char *database, char *err, size_t errlen)
+{
+	if (!users_is_postgresql(database))
+		return 0;
+	return users_pg_check_url(database, err, errlen);
+}
+
 /* The database setting as logs may show it: a URL loses its password. */
 void
 users_name(const char *database, char *buf, size_t len)

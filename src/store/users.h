@@ -77,6 +77,12 @@ struct users	*users_open_settings(const struct users_settings *, char *,
 int		 users_init_db(const struct users_settings *);
 /* 1 when the database setting names PostgreSQL rather than a file. */
 int		 users_is_postgresql(const char *);
+/*
+ * 0 when the database setting can be opened as far as can be told
+ * without connecting: a file path, or a postgresql:// URL that libpq
+ * (loaded now) parses; -1 and err otherwise, never with the password.
+ */
+int		 users_check_database(const char *, char *, size_t);
 /* The database setting for logs: a URL without its password. */
 void		 users_name(const char *, char *, size_t);
 /* Finalizes and closes; takes NULL. */

@@ -45,6 +45,7 @@ int		 users_sqlite_set_email_verified(struct users_sqlite *,
 int		 users_sqlite_reset_password(struct users_sqlite *, long long,
 		    const char *, const char *, time_t);
 
+int		 users_pg_check_url(const char *, char *, size_t);
 struct users_pg	*users_pg_open(const char *, int, int, int, char *, size_t);
 int		 users_pg_connect_now(struct users_pg *, char *, size_t);
 void		 users_pg_close(struct users_pg *);

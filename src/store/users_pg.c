@@ -23,10 +23,74 @@
 #include <sodium.h>
 
 #include "lib/arena.h"
+#include "lib/dynlib.h"
 #include "lib/log.h"
 #include "lib/self.h"
 #include "store/users.h"
 #include "store/users_impl.h"
+
+/*
+ * libpq is loaded at the first PostgreSQL URL (lib/dynlib.h): with the
+ * default SQLite store no process maps it, nor the Kerberos, LDAP and
+ * GnuTLS libraries it is linked with.
+ */
+#define PQ_FUNCTIONS(X)							\
+	X(PQclear, PQclear)						\
+	X(PQcmdTuples, PQcmdTuples)					\
+	X(PQconnectPoll, PQconnectPoll)					\
+	X(PQconnectStartParams, PQconnectStartParams)			\
+	X(PQconninfoFree, PQconninfoFree)				\
+	X(PQconninfoParse, PQconninfoParse)				\
+	X(PQconsumeInput, PQconsumeInput)				\
+	X(PQerrorMessage, PQerrorMessage)				\
+	X(PQfinish, PQfinish)						\
+	X(PQflush, PQflush)						\
+	X(PQfreemem, PQfreemem)						\
+	X(PQgetResult, PQgetResult)					\
+	X(PQgetisnull, PQgetisnull)					\
+	X(PQgetlength, PQgetlength)					\
+	X(PQgetvalue, PQgetvalue)					\
+	X(PQisBusy, PQisBusy)						\
+	X(PQnfields, PQnfields)						\
+	X(PQntuples, PQntuples)						\
+	X(PQresultErrorField, PQresultErrorField)			\
+	X(PQresultErrorMessage, PQresultErrorMessage)			\
+	X(PQresultStatus, PQresultStatus)				\
+	X(PQsendQuery, PQsendQuery)					\
+	X(PQsendQueryParams, PQsendQueryParams)				\
+	X(PQsendQueryPrepared, PQsendQueryPrepared)			\
+	X(PQsetNoticeReceiver, PQsetNoticeReceiver)			\
+	X(PQsetnonblocking, PQsetnonblocking)				\
+	X(PQsocket, PQsocket)						\
+	X(PQstatus, PQstatus)
+
+static struct pq_api {
+	PQ_FUNCTIONS(DYNLIB_MEMBER)
+}			 libpq_loaded;
+/* NULL until libpq_load() succeeds; every call below goes through it */
+static const struct pq_api *libpq;
+
+static int
+libpq_load(char *err, size_t errlen)
+{
+	static const char *const names[] = { PQ_FUNCTIONS(DYNLIB_NAME) };
+
+	if (libpq != NULL)
+		return 0;
+	if (dynlib_load("libpq.so.5", "libpq5", names,
+	    sizeof(names) / sizeof(names[0]), &libpq_loaded,
+	    sizeof(libpq_loaded), err, errlen) == -1)
+		return -1;
+	libpq = &libpq_loaded;
+	return 0;
+}
+
+/* The server's primary error message of a failed result. */
+static const char *
+pg_message(const PGresult *res)
+{
+	return libpq->PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+}
 
 /*
  * Schema history, as in users_sqlite.c and numbered alike (one
@@ -334,8 +398,8 @@ pg_notice(void *arg, const PGresult *res)
 	char		 buf[PG_ERROR_MAX];
 
 	(void)arg;
-	sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
-	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	sev = libpq->PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	msg = pg_message(res);
 	pg_seterr(buf, sizeof(buf), "", msg);
 	if (sev != NULL && strcmp(sev, "WARNING") == 0)
 		log_warnx("postgresql: %s", buf);
@@ -355,8 +419,12 @@ users_pg_name(const char *url, char *buf, size_t len)
 	const char		*user = "", *host = "", *port = "", *db = "";
 	char			*msg = NULL;
 
-	if ((opts = PQconninfoParse(url, &msg)) == NULL) {
-		PQfreemem(msg);
+	char			 unused[128];
+
+	if (libpq_load(unused, sizeof(unused)) == -1 ||
+	    (opts = libpq->PQconninfoParse(url, &msg)) == NULL) {
+		if (libpq != NULL)
+			libpq->PQfreemem(msg);
 		snprintf(buf, len, "postgresql://?");
 		return;
 	}
@@ -382,7 +450,7 @@ users_pg_name(const char *url, char *buf, size_t len)
 		snprintf(buf, len, "postgresql://%s%s%s%s%s/%s", user,
 		    *user != '\0' ? "@" : "", host, *port != '\0' ? ":" : "",
 		    port, db);
-	PQconninfoFree(opts);
+	libpq->PQconninfoFree(opts);
 }
 
 /* The PITFALLS rule: a connection never crosses fork. */
@@ -402,7 +470,7 @@ static void
 pg_drop(struct users_pg *u, const char *why, int backoff)
 {
 	if (u->conn != NULL) {
-		PQfinish(u->conn);
+		libpq->PQfinish(u->conn);
 		u->conn = NULL;
 	}
 	if (!backoff) {
@@ -449,7 +517,7 @@ pg_wait(PGconn *c, short events, long long deadline)
 	long long	 left;
 	int		 n;
 
-	if ((pfd.fd = PQsocket(c)) < 0)
+	if ((pfd.fd = libpq->PQsocket(c)) < 0)
 		return -1;
 	pfd.events = events;
 	for (;;) {
@@ -496,68 +564,72 @@ pg_exec(struct users_pg *u, const char *stmt, const char *sql, int n,
 	*resp = NULL;
 	*how = PG_KEPT;
 	if (stmt != NULL)
-		ok = PQsendQueryPrepared(c, stmt, n, vals, NULL, NULL, 0);
+		ok = libpq->PQsendQueryPrepared(c, stmt, n, vals, NULL, NULL,
+		    0);
 	else if (n > 0)
-		ok = PQsendQueryParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+		ok = libpq->PQsendQueryParams(c, sql, n, NULL, vals, NULL,
+		    NULL, 0);
 	else
-		ok = PQsendQuery(c, sql);
+		ok = libpq->PQsendQuery(c, sql);
 	if (!ok)
 		goto broken;
-	while ((f = PQflush(c)) == 1) {
+	while ((f = libpq->PQflush(c)) == 1) {
 		if ((w = pg_wait(c, POLLOUT | POLLIN, deadline)) == 0)
 			goto timeout;
-		if (w == -1 || !PQconsumeInput(c))
+		if (w == -1 || !libpq->PQconsumeInput(c))
 			goto broken;
 	}
 	if (f == -1)
 		goto broken;
 	for (;;) {
-		while (PQisBusy(c)) {
+		while (libpq->PQisBusy(c)) {
 			if ((w = pg_wait(c, POLLIN, deadline)) == 0)
 				goto timeout;
-			if (w == -1 || !PQconsumeInput(c))
+			if (w == -1 || !libpq->PQconsumeInput(c))
 				goto broken;
 		}
-		if ((res = PQgetResult(c)) == NULL)
+		if ((res = libpq->PQgetResult(c)) == NULL)
 			break;
 		/* after an error nothing more runs: keep the error */
-		if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR)
-			PQclear(res);
+		if (last != NULL &&
+		    libpq->PQresultStatus(last) == PGRES_FATAL_ERROR)
+			libpq->PQclear(res);
 		else {
-			PQclear(last);
+			libpq->PQclear(last);
 			last = res;
 		}
 	}
 	if (last == NULL)
 		goto broken;
 	/* an answer counts even if the connection broke after it */
-	st = PQresultStatus(last);
+	st = libpq->PQresultStatus(last);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		*resp = last;
 		return PG_OK;
 	}
-	sev = PQresultErrorField(last, PG_DIAG_SEVERITY_NONLOCALIZED);
-	if (PQstatus(c) == CONNECTION_BAD || (sev != NULL &&
+	sev = libpq->PQresultErrorField(last, PG_DIAG_SEVERITY_NONLOCALIZED);
+	if (libpq->PQstatus(c) == CONNECTION_BAD || (sev != NULL &&
 	    (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0)))
 		*how = PG_LOST;		/* the server ends the session */
 	if (*how == PG_LOST ||
-	    pg_state_down(PQresultErrorField(last, PG_DIAG_SQLSTATE))) {
-		pg_seterr(why, whylen, "", PQresultErrorMessage(last));
-		PQclear(last);
+	    pg_state_down(libpq->PQresultErrorField(last, PG_DIAG_SQLSTATE))) {
+		pg_seterr(why, whylen, "", libpq->PQresultErrorMessage(last));
+		libpq->PQclear(last);
 		return PG_DOWN;
 	}
 	*resp = last;
 	return PG_REFUSED;
 timeout:
-	PQclear(last);
+	libpq->PQclear(last);
 	*how = PG_TIMEDOUT;
 	snprintf(why, whylen, "no answer within %d ms",
 	    u->statement_timeout_ms + PG_SLACK_MS);
 	return PG_DOWN;
 broken:
-	PQclear(last);		/* an error may have come before the end */
+	/* an error may have come before the end */
+	libpq->PQclear(last);
 	*how = PG_LOST;
-	pg_seterr(why, whylen, "", PQerrorMessage(c));
+	pg_seterr(why, whylen, "", libpq->PQerrorMessage(c));
 	return PG_DOWN;
 }
 
@@ -576,11 +648,11 @@ pg_simple(struct users_pg *u, const char *sql, int n,
 		if (resp != NULL)
 			*resp = res;
 		else
-			PQclear(res);
+			libpq->PQclear(res);
 		return 0;
 	case PG_REFUSED:
-		pg_seterr(why, whylen, "", PQresultErrorMessage(res));
-		PQclear(res);
+		pg_seterr(why, whylen, "", libpq->PQresultErrorMessage(res));
+		libpq->PQclear(res);
 		return -1;
 	case PG_DOWN:
 		break;
@@ -599,17 +671,18 @@ pg_read_version(struct users_pg *u, long long deadline, int *version,
 	if (pg_simple(u, SQL_HAS_VERSION, 0, NULL, deadline, &res, why,
 	    whylen) == -1)
 		return -1;
-	has = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
+	has = libpq->PQntuples(res) == 1 &&
+	    strcmp(libpq->PQgetvalue(res, 0, 0), "t") == 0;
+	libpq->PQclear(res);
 	*version = 0;
 	if (!has)
 		return 0;
 	if (pg_simple(u, SQL_VERSION, 0, NULL, deadline, &res, why,
 	    whylen) == -1)
 		return -1;
-	if (PQntuples(res) == 1)
-		*version = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
+	if (libpq->PQntuples(res) == 1)
+		*version = atoi(libpq->PQgetvalue(res, 0, 0));
+	libpq->PQclear(res);
 	return 0;
 }
 
@@ -681,7 +754,7 @@ og_check(struct users_pg *u, long long deadline, char *why, size_t whylen)
 	if (pg_simple(u, OG_COLUMN_TYPES, 0, NULL, deadline, &res, why,
 	    whylen) == -1)
 		return -1;
-	if (PQntuples(res) == 0) {
+	if (libpq->PQntuples(res) == 0) {
 		snprintf(why, whylen, "users_table = original: no table users "
 		    "in this database (mockpie does not create it in this "
 		    "mode)");
@@ -689,10 +762,11 @@ og_check(struct users_pg *u, long long deadline, char *why, size_t whylen)
 	}
 	for (i = 0; i < sizeof(og_columns) / sizeof(og_columns[0]); i++) {
 		type = NULL;
-		for (row = 0; row < PQntuples(res) && type == NULL; row++)
-			if (strcmp(PQgetvalue(res, row, 0),
+		for (row = 0; row < libpq->PQntuples(res) && type == NULL;
+		    row++)
+			if (strcmp(libpq->PQgetvalue(res, row, 0),
 			    og_columns[i].column) == 0)
-				type = PQgetvalue(res, row, 1);
+				type = libpq->PQgetvalue(res, row, 1);
 		if (type == NULL) {
 			snprintf(why, whylen, "users_table = original: table "
 			    "users has no column %s", og_columns[i].column);
@@ -713,11 +787,11 @@ og_check(struct users_pg *u, long long deadline, char *why, size_t whylen)
 			goto done;
 		}
 	}
-	PQclear(res);
+	libpq->PQclear(res);
 	if (pg_simple(u, OG_GENDER_LABELS, 0, NULL, deadline, &res, why,
 	    whylen) == -1)
 		return -1;
-	if (PQntuples(res) != 1 || atoi(PQgetvalue(res, 0, 0)) !=
+	if (libpq->PQntuples(res) != 1 || atoi(libpq->PQgetvalue(res, 0, 0)) !=
 	    OG_NGENDERS) {
 		snprintf(why, whylen, "users_table = original: the enum type "
 		    "gender lacks the labels MALE, FEMALE, PREFER_NOT_TO_SAY");
@@ -725,7 +799,7 @@ og_check(struct users_pg *u, long long deadline, char *why, size_t whylen)
 	}
 	rc = 0;
 done:
-	PQclear(res);
+	libpq->PQclear(res);
 	return rc;
 }
 
@@ -752,15 +826,15 @@ pg_connect(struct users_pg *u, char *why, size_t whylen)
 	vals[0] = u->url;
 	vals[1] = "mockpie";
 	vals[2] = NULL;
-	if ((u->conn = PQconnectStartParams(keys, vals, 1)) == NULL) {
+	if ((u->conn = libpq->PQconnectStartParams(keys, vals, 1)) == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return -1;
 	}
-	PQsetNoticeReceiver(u->conn, pg_notice, NULL);
-	if (PQstatus(u->conn) == CONNECTION_BAD)
+	libpq->PQsetNoticeReceiver(u->conn, pg_notice, NULL);
+	if (libpq->PQstatus(u->conn) == CONNECTION_BAD)
 		goto bad;
 	for (st = PGRES_POLLING_WRITING; st != PGRES_POLLING_OK;
-	    st = PQconnectPoll(u->conn)) {
+	    st = libpq->PQconnectPoll(u->conn)) {
 		if (st == PGRES_POLLING_FAILED)
 			goto bad;
 		w = pg_wait(u->conn, st == PGRES_POLLING_READING ? POLLIN :
@@ -773,7 +847,7 @@ pg_connect(struct users_pg *u, char *why, size_t whylen)
 		if (w == -1)
 			goto bad;
 	}
-	if (PQsetnonblocking(u->conn, 1) == -1)
+	if (libpq->PQsetnonblocking(u->conn, 1) == -1)
 		goto bad;
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
 	    u->statement_timeout_ms);
@@ -804,7 +878,7 @@ pg_connect(struct users_pg *u, char *why, size_t whylen)
 	}
 	return 0;
 bad:
-	pg_seterr(why, whylen, "", PQerrorMessage(u->conn));
+	pg_seterr(why, whylen, "", libpq->PQerrorMessage(u->conn));
 	return -1;
 }
 
@@ -821,17 +895,17 @@ pg_check_idle(struct users_pg *u)
 
 	/* the FATAL message, then the end of the stream: two reads */
 	for (i = 0; i < PG_IDLE_READS; i++) {
-		pfd.fd = PQsocket(u->conn);
+		pfd.fd = libpq->PQsocket(u->conn);
 		pfd.events = POLLIN;
 		pfd.revents = 0;
 		if (pfd.fd < 0 || poll(&pfd, 1, 0) != 1)
 			return;
-		if (!PQconsumeInput(u->conn) ||
-		    PQstatus(u->conn) == CONNECTION_BAD) {
+		if (!libpq->PQconsumeInput(u->conn) ||
+		    libpq->PQstatus(u->conn) == CONNECTION_BAD) {
 			pg_drop(u, "closed by the server while idle", 0);
 			return;
 		}
-		(void)PQisBusy(u->conn);	/* a notice goes to the log */
+		(void)libpq->PQisBusy(u->conn);	/* a notice goes to the log */
 	}
 }
 
@@ -844,7 +918,7 @@ pg_ready(struct users_pg *u)
 {
 	char	 why[PG_ERROR_MAX];
 
-	if (u->conn != NULL && PQstatus(u->conn) == CONNECTION_BAD)
+	if (u->conn != NULL && libpq->PQstatus(u->conn) == CONNECTION_BAD)
 		pg_drop(u, "connection lost after its last answer", 0);
 	if (u->conn != NULL) {
 		pg_check_idle(u);
@@ -903,6 +977,33 @@ pg_run(struct users_pg *u, const char *stmt, int n, const char *const *vals,
 }
 
 /*
+ * Loads libpq and parses url as its URI form (SPEC 5).  libpq's own
+ * message is not repeated: it may quote a piece of the password.
+ */
+int
+users_pg_check_url(const char *url, char *err, size_t errlen)
+{
+	PQconninfoOption	*opts;
+	char			*msg = NULL;
+	char			 why[256];
+
+	if (libpq_load(why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "database: a postgresql:// URL needs "
+		    "libpq: %s", why);
+		return -1;
+	}
+	if ((opts = libpq->PQconninfoParse(url, &msg)) == NULL) {
+		libpq->PQfreemem(msg);
+		snprintf(err, errlen, "database: not a PostgreSQL URL libpq "
+		    "accepts (postgresql://user:password@host:port/dbname"
+		    "?param=value)");
+		return -1;
+	}
+	libpq->PQconninfoFree(opts);
+	return 0;
+}
+
+/*
  * Checks url (libpq's URI form, SPEC 5) and keeps it; connects nothing:
  * the first call in each worker does, after fork.  original: the
  * original MockPie backend's table (users_table = original).  Returns a
@@ -913,19 +1014,10 @@ struct users_pg *
 users_pg_open(const char *url, int connect_timeout_ms,
     int statement_timeout_ms, int original, char *err, size_t errlen)
 {
-	PQconninfoOption	*opts;
 	struct users_pg		*u;
-	char			*msg = NULL;
 
-	if ((opts = PQconninfoParse(url, &msg)) == NULL) {
-		/* libpq's message may quote a piece of the password */
-		snprintf(err, errlen, "database: not a PostgreSQL URL libpq "
-		    "accepts (postgresql://user:password@host:port/dbname"
-		    "?param=value)");
-		PQfreemem(msg);
+	if (users_pg_check_url(url, err, errlen) == -1)
 		return NULL;
-	}
-	PQconninfoFree(opts);
 	if (connect_timeout_ms <= 0 || statement_timeout_ms <= 0) {
 		snprintf(err, errlen, "database timeouts must be positive");
 		return NULL;
@@ -971,7 +1063,7 @@ users_pg_close(struct users_pg *u)
 		return;
 	}
 	if (u->conn != NULL)
-		PQfinish(u->conn);
+		libpq->PQfinish(u->conn);
 	sodium_memzero(u->url, strlen(u->url));
 	free(u->url);
 	free(u);
@@ -1002,12 +1094,12 @@ pg_which_dup(struct users_pg *u, const char *const *f, const char *cons)
 	vals[1] = f[2];
 	vals[2] = f[4];
 	if (pg_run(u, ST_CONFLICT, 3, vals, 1, &res) == PG_OK &&
-	    PQntuples(res) == 1) {
-		e = atoi(PQgetvalue(res, 0, 0));
-		n = atoi(PQgetvalue(res, 0, 1));
-		p = atoi(PQgetvalue(res, 0, 2));
+	    libpq->PQntuples(res) == 1) {
+		e = atoi(libpq->PQgetvalue(res, 0, 0));
+		n = atoi(libpq->PQgetvalue(res, 0, 1));
+		p = atoi(libpq->PQgetvalue(res, 0, 2));
 	}
-	PQclear(res);
+	libpq->PQclear(res);
 	if (cons == NULL)
 		cons = "";
 	if (e || strcmp(cons, "users_email_key") == 0)
@@ -1109,41 +1201,39 @@ users_pg_create(struct users_pg *u, const struct user *in,
 	f[8] = now_s;
 	switch (pg_run(u, ST_INSERT, u->original ? 7 : 9, f, 0, &r)) {
 	case PG_OK:
-		if (u->original && PQntuples(r) == 0) {
+		if (u->original && libpq->PQntuples(r) == 0) {
 			/* OG_INSERT's NOT EXISTS: a duplicate, any case */
 			res = pg_which_dup(u, f, NULL);
 			break;
 		}
 		errno = 0;
-		if (PQntuples(r) == 1) {
-			nu.id = strtoll(PQgetvalue(r, 0, 0), &end, 10);
+		if (libpq->PQntuples(r) == 1) {
+			nu.id = strtoll(libpq->PQgetvalue(r, 0, 0), &end, 10);
 			if (errno == 0 && *end == '\0' && nu.id > 0)
 				res = USERS_OK;
 			if (u->original)	/* the server's now() */
-				now = (time_t)strtoll(PQgetvalue(r, 0, 1),
-				    NULL, 10);
+				now = (time_t)strtoll(
+				    libpq->PQgetvalue(r, 0, 1), NULL, 10);
 		}
 		if (res != USERS_OK)
 			log_errorx("users: create: no id returned");
 		break;
 	case PG_REFUSED:
-		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		state = libpq->PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		if (state != NULL && strcmp(state, "23505") == 0)
-			res = pg_which_dup(u, f, PQresultErrorField(r,
+			res = pg_which_dup(u, f, libpq->PQresultErrorField(r,
 			    PG_DIAG_CONSTRAINT_NAME));
 		else if (pg_state_busy(state)) {
-			log_warnx("users: create: %s",
-			    PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+			log_warnx("users: create: %s", pg_message(r));
 			res = USERS_BUSY;
 		} else
-			log_errorx("users: create: %s",
-			    PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+			log_errorx("users: create: %s", pg_message(r));
 		break;
 	case PG_DOWN:
 		res = USERS_UNAVAILABLE;
 		break;
 	}
-	PQclear(r);
+	libpq->PQclear(r);
 	if (res != USERS_OK)
 		return res;
 	users_created(in, nu.id, nu.email, stamp, (long long)now, arena, out);
@@ -1168,16 +1258,17 @@ pg_read_row(PGresult *r, struct arena *arena, int with_hash, int original,
 	size_t			 i, n;
 
 	n = sizeof(cols) / sizeof(cols[0]) - (with_hash ? 0 : 1);
-	if (PQnfields(r) < (int)(COL_SESSION_STAMP + 1 + (with_hash ? 1 : 0)))
+	if (libpq->PQnfields(r) <
+	    (int)(COL_SESSION_STAMP + 1 + (with_hash ? 1 : 0)))
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (PQgetisnull(r, 0, cols[i]))
+		if (libpq->PQgetisnull(r, 0, cols[i]))
 			return -1;
-		s[i] = arena_strndup(arena, PQgetvalue(r, 0, cols[i]),
-		    (size_t)PQgetlength(r, 0, cols[i]));
+		s[i] = arena_strndup(arena, libpq->PQgetvalue(r, 0, cols[i]),
+		    (size_t)libpq->PQgetlength(r, 0, cols[i]));
 	}
 	memset(out, 0, sizeof(*out));
-	out->id = strtoll(PQgetvalue(r, 0, COL_ID), NULL, 10);
+	out->id = strtoll(libpq->PQgetvalue(r, 0, COL_ID), NULL, 10);
 	out->first_name = s[0];
 	out->last_name = s[1];
 	out->username = s[2];
@@ -1186,10 +1277,10 @@ pg_read_row(PGresult *r, struct arena *arena, int with_hash, int original,
 	out->gender = s[5];
 	out->session_stamp = s[6];
 	out->password_hash = with_hash ? s[7] : NULL;
-	out->created_at = (time_t)strtoll(PQgetvalue(r, 0, COL_CREATED_AT),
-	    NULL, 10);
-	out->updated_at = (time_t)strtoll(PQgetvalue(r, 0, COL_UPDATED_AT),
-	    NULL, 10);
+	out->created_at = (time_t)strtoll(
+	    libpq->PQgetvalue(r, 0, COL_CREATED_AT), NULL, 10);
+	out->updated_at = (time_t)strtoll(
+	    libpq->PQgetvalue(r, 0, COL_UPDATED_AT), NULL, 10);
 	if (original)
 		og_stamp(out->id, s[6], arena, &out->session_stamp);
 	return 0;
@@ -1207,7 +1298,7 @@ pg_find(struct users_pg *u, const char *stmt, const char *val,
 	vals[0] = val;
 	switch (pg_run(u, stmt, 1, vals, 1, &r)) {
 	case PG_OK:
-		if (PQntuples(r) == 0)
+		if (libpq->PQntuples(r) == 0)
 			ret = 0;
 		else if (pg_read_row(r, arena, with_hash, u->original,
 		    out) == -1)
@@ -1216,14 +1307,13 @@ pg_find(struct users_pg *u, const char *stmt, const char *val,
 			ret = 1;
 		break;
 	case PG_REFUSED:
-		log_errorx("users: %s: %s", what,
-		    PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+		log_errorx("users: %s: %s", what, pg_message(r));
 		break;
 	case PG_DOWN:
 		ret = USERS_FIND_UNAVAILABLE;
 		break;
 	}
-	PQclear(r);
+	libpq->PQclear(r);
 	return ret;
 }
 
@@ -1281,20 +1371,19 @@ users_pg_set_password(struct users_pg *u, long long id, const char *hash)
 	vals[1] = hash;
 	switch (pg_run(u, ST_SET_PASSWORD, 2, vals, 1, &r)) {
 	case PG_OK:
-		if (strcmp(PQcmdTuples(r), "1") == 0)
+		if (strcmp(libpq->PQcmdTuples(r), "1") == 0)
 			ret = 0;
 		else
 			log_warnx("users: set password: no user %lld", id);
 		break;
 	case PG_REFUSED:
-		log_warnx("users: set password: %s",
-		    PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+		log_warnx("users: set password: %s", pg_message(r));
 		break;
 	case PG_DOWN:
 		log_warnx("users: set password: database unavailable");
 		break;
 	}
-	PQclear(r);
+	libpq->PQclear(r);
 	return ret;
 }
 
@@ -1326,17 +1415,16 @@ users_pg_set_password_hash(struct users_pg *u, struct user *io,
 	vals[2] = hash;
 	switch (pg_run(u, ST_SET_PASSWORD_IF, 3, vals, 1, &r)) {
 	case PG_OK:
-		ret = strcmp(PQcmdTuples(r), "1") == 0;
+		ret = strcmp(libpq->PQcmdTuples(r), "1") == 0;
 		break;
 	case PG_REFUSED:
-		log_warnx("users: set password hash: %s",
-		    PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+		log_warnx("users: set password hash: %s", pg_message(r));
 		break;
 	case PG_DOWN:
 		log_warnx("users: set password hash: database unavailable");
 		break;
 	}
-	PQclear(r);
+	libpq->PQclear(r);
 	if (ret != 1)
 		return ret;
 	io->password_hash = arena_strdup(arena, hash);
@@ -1363,19 +1451,19 @@ users_pg_ping(struct users_pg *u, char *msg, size_t msglen)
 	switch (pg_run(u, ST_VERSION, 0, NULL, 1, &r)) {
 	case PG_OK:
 		if (u->original) {
-			if (PQntuples(r) == 1 &&
-			    strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
+			if (libpq->PQntuples(r) == 1 &&
+			    strcmp(libpq->PQgetvalue(r, 0, 0), "t") == 0) {
 				snprintf(msg, msglen, "ok");
 				ret = 0;
 			} else
 				snprintf(msg, msglen, "table users missing");
 			break;
 		}
-		if (PQntuples(r) != 1) {
+		if (libpq->PQntuples(r) != 1) {
 			snprintf(msg, msglen, "schema version missing");
 			break;
 		}
-		version = atoi(PQgetvalue(r, 0, 0));
+		version = atoi(libpq->PQgetvalue(r, 0, 0));
 		if (version == PG_VERSION) {
 			snprintf(msg, msglen, "ok");
 			ret = 0;
@@ -1384,14 +1472,14 @@ users_pg_ping(struct users_pg *u, char *msg, size_t msglen)
 			    version, PG_VERSION);
 		break;
 	case PG_REFUSED:
-		pg_seterr(msg, msglen, "", PQresultErrorMessage(r));
+		pg_seterr(msg, msglen, "", libpq->PQresultErrorMessage(r));
 		break;
 	case PG_DOWN:
 		snprintf(msg, msglen, "PostgreSQL unavailable: %s",
 		    u->error[0] != '\0' ? u->error : "no answer");
 		break;
 	}
-	PQclear(r);
+	libpq->PQclear(r);
 	return ret;
 }
 
@@ -1417,23 +1505,22 @@ pg_email_run(struct users_pg *u, const char *stmt, const char *what,
 		v[i] = vals[i - 1];
 	switch (pg_run(u, stmt, n, v, 1, &r)) {
 	case PG_OK:
-		if (PQresultStatus(r) == PGRES_TUPLES_OK)
-			ret = PQntuples(r) == 1 ?
-			    atoi(PQgetvalue(r, 0, 0)) : 0;
-		else if (strcmp(PQcmdTuples(r), "1") == 0)
+		if (libpq->PQresultStatus(r) == PGRES_TUPLES_OK)
+			ret = libpq->PQntuples(r) == 1 ?
+			    atoi(libpq->PQgetvalue(r, 0, 0)) : 0;
+		else if (strcmp(libpq->PQcmdTuples(r), "1") == 0)
 			ret = 0;
 		else
 			log_warnx("users: %s: no user %lld", what, id);
 		break;
 	case PG_REFUSED:
-		log_warnx("users: %s: %s", what,
-		    PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+		log_warnx("users: %s: %s", what, pg_message(r));
 		break;
 	case PG_DOWN:
 		ret = USERS_FIND_UNAVAILABLE;
 		break;
 	}
-	PQclear(r);
+	libpq->PQclear(r);
 	return ret;
 }
 

@@ -82,8 +82,12 @@ async def main(args):
         # aiosmtpd knows only its own STARTTLS: under implicit TLS the
         # whole connection is encrypted, and it would refuse AUTH
         kw["auth_require_tls"] = not args.smtps
+    # one Sink for every connection: its counter names the files, and a
+    # Sink per connection (each counting the files when it was opened)
+    # let two senders' connections write the same <n>.eml, one mail lost
+    sink = Sink(args.dir, tls)
     server = await loop.create_server(
-        lambda: SMTP(Sink(args.dir, tls), **kw),
+        lambda: SMTP(sink, **kw),
         "127.0.0.1", args.port, reuse_address=True, ssl=server_ssl)
     open(os.path.join(args.dir, "ready"), "w").close()
     async with server:
